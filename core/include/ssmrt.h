@@ -141,8 +141,9 @@ typedef struct ssmrt_context_options {
  * within a comma list or "auto" the next entry is tried. */
 SSMRT_API ssmrt_status ssmrt_context_create(const ssmrt_context_options *options,
                                             ssmrt_context **out_context);
-/* Destroys the context and every tensor, graph, model and session made from it that
- * the caller has not destroyed yet. */
+/* Destroy every tensor, graph, model and session of a context before the context.
+ * Tensors still alive at this point are reported (SSMRT_LOG=warn) and their device
+ * memory is released; they must not be used afterwards. */
 SSMRT_API void ssmrt_context_destroy(ssmrt_context *context);
 SSMRT_API const ssmrt_device_info *ssmrt_context_device(const ssmrt_context *context);
 /* Peak and current bytes of device memory allocated through this context. */
@@ -282,7 +283,8 @@ SSMRT_API ssmrt_tensor *ssmrt_graph_layer_norm(ssmrt_graph *g, ssmrt_tensor *x,
 SSMRT_API ssmrt_tensor *ssmrt_graph_matmul(ssmrt_graph *g, ssmrt_tensor *x, ssmrt_tensor *w,
                                            ssmrt_tensor *bias);
 /* y[i, :] = table[ids[i], :] as f32; table [V, D] f32/f16/bf16, ids i32 of any shape
- * S; result [S..., D]. An id outside [0, V) is an error reported by compute. */
+ * S (at most 3 dims); result [S..., D]. An id outside [0, V) gives a row of zeros
+ * (GPU kernels cannot raise errors cheaply; model sessions validate ids first). */
 SSMRT_API ssmrt_tensor *ssmrt_graph_embedding(ssmrt_graph *g, ssmrt_tensor *table,
                                               ssmrt_tensor *ids);
 

@@ -29,7 +29,34 @@
  *
  * Tensor descriptors given to a kernel are contiguous except where a kind says
  * otherwise (COPY: src and dst strided; ATTENTION: q, k, v strided). The host
- * inserts copies for other strided inputs. Optional inputs have buffer == NULL.
+ * inserts copies for other strided inputs. An absent optional input has
+ * buffer == NULL and ndim == 0 (supports() sees the same, with every buffer NULL).
+ *
+ * Shapes as kernels see them (the host flattens leading dims, so kernels need no
+ * rank logic):
+ *   COPY                 src/dst 4-d (leading 1s), same shape, any strides
+ *   ADD, MUL             dst, src[0] 4-d [d0,d1,d2,d3]; src[1] 4-d, each dim equal or 1
+ *   SCALE, SILU, SIGMOID, SOFTPLUS, GELU, EXP
+ *                        1-d [n] (dst and src[0])
+ *   SOFTMAX              [rows, D]
+ *   RMS_NORM             x [rows, D], weight [D]
+ *   RMS_NORM_GATED       x, z [rows, D], weight [D]
+ *   LAYER_NORM           x [rows, D], weight [D], bias [D]?
+ *   MATMUL               x [M, K], w [N, K], bias [N]? -> dst [M, N]
+ *   EMBEDDING            table [V, D], ids [M] i32 -> dst [M, D]; an id outside [0, V)
+ *                        gives a row of zeros (sessions validate ids on the host)
+ *   TOPK_ROUTE           logits [T, E] -> dst [T, E]
+ *   SELECTIVE_SCAN       as ssmrt_graph_selective_scan: u [B,L,H,P], delta [B,L,H],
+ *                        A [H,N] (ndim 2) or [H] (ndim 1), B/C [B,L,G,N], D [H]?,
+ *                        z [B,L,H,P]?, delta_bias [H]?, state [B,H,P,N]?;
+ *                        dst[0] y [B,L,H,P]; dst[1] final state [B,H,P,N]? (may alias
+ *                        src state: read it fully before writing)
+ *   CONV1D_CAUSAL        x [B,L,D], w [D,W], bias [D]?, state [B,D,W-1]?; dst[0] y
+ *                        [B,L,D]; dst[1] state out [B,D,W-1]? (may alias src state)
+ *   CONV_LONG            x [B,L,D], kernel [D,Lk] -> dst [B,L,D]
+ *   ATTENTION            q [B,Lq,Hq,Dh], k/v [B,Lk,Hk,Dh] (strided) -> dst [B,Lq,Hq,Dh]
+ * n_src counts every slot of the kind including absent optional ones (SCAN: 9,
+ * CONV1D: 4, LAYER_NORM: 3, MATMUL: 3); n_dst likewise (SCAN, CONV1D: 2).
  */
 #ifndef SSMRT_BACKEND_H
 #define SSMRT_BACKEND_H
