@@ -1,0 +1,60 @@
+/*
+ * fast_info.c: what the fast device reports about itself, and the contiguity
+ * guard its kernels share.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "fast_kernels.h"
+
+#ifdef SSMRT_CPU_HAVE_CBLAS
+/* OpenBLAS names itself through this call; other BLAS libraries do not have it,
+ * so it is declared weak and used only when present. */
+extern char *openblas_get_config(void) __attribute__((weak));
+#endif
+
+void cpu_fast_api_version(char *out, size_t cap) {
+    char threads[32] = "single-threaded";
+#ifdef _OPENMP
+    /* _OPENMP is the date of the spec: 201511 is 4.5, 201811 is 5.0. */
+    snprintf(threads, sizeof threads, "OpenMP %s",
+             _OPENMP >= 202011 ? "5.1" : _OPENMP >= 201811 ? "5.0" : _OPENMP >= 201511 ? "4.5"
+                                                                                        : "4.0");
+#endif
+    char gemm[48] = "own GEMM";
+#ifdef SSMRT_CPU_HAVE_CBLAS
+    snprintf(gemm, sizeof gemm, "CBLAS");
+    if (openblas_get_config) {
+        /* "OpenBLAS 0.3.21 DYNAMIC_ARCH ...": keep the first two words. */
+        const char *cfg = openblas_get_config();
+        const char *sp = cfg ? strchr(cfg, ' ') : NULL;
+        if (sp) sp = strchr(sp + 1, ' ');
+        if (cfg) snprintf(gemm, sizeof gemm, "%.*s", sp ? (int)(sp - cfg) : 40, cfg);
+    }
+#endif
+    snprintf(out, cap, "C11 + %s + %s", threads, gemm);
+}
+
+uint32_t cpu_fast_simd_lanes(void) {
+#if defined(__x86_64__)
+    /* The kernels carry an x86-64-v3 (AVX2 + FMA) clone beside the baseline. */
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 8 : 4;
+#else
+    return 4;
+#endif
+}
+
+int cpu_fast_require_contiguous(const ssmrt_op *op) {
+    for (uint32_t i = 0; i < op->n_src; i++)
+        if (cpu_desc_present(&op->src[i]) && !cpu_desc_contiguous(&op->src[i]))
+            return cpu_error(SSMRT_ERR_INVALID_ARGUMENT,
+                             "cpu: op kind %u: src[%u] is strided; this kernel needs it "
+                             "contiguous (the host copies first)", op->kind, i);
+    for (uint32_t i = 0; i < op->n_dst; i++)
+        if (cpu_desc_present(&op->dst[i]) && !cpu_desc_contiguous(&op->dst[i]))
+            return cpu_error(SSMRT_ERR_INVALID_ARGUMENT,
+                             "cpu: op kind %u: dst[%u] is strided; this kernel needs it "
+                             "contiguous", op->kind, i);
+    return 0;
+}
