@@ -59,7 +59,9 @@ int32_t cpu_double_to_i32(double x);
 
 /* ---- descriptors ---------------------------------------------------------- */
 
-static inline int cpu_desc_present(const ssmrt_tensor_desc *d) { return d->buffer != NULL; }
+/* An absent optional input has ndim 0 (and buffer NULL); supports() sees every
+ * buffer NULL, so presence is told by ndim alone. */
+static inline int cpu_desc_present(const ssmrt_tensor_desc *d) { return d->ndim != 0; }
 static inline void *cpu_desc_ptr(const ssmrt_tensor_desc *d) {
     return (char *)((const cpu_buffer *)d->buffer)->data + d->offset;
 }
@@ -94,8 +96,6 @@ int cpu_shape_scan(const ssmrt_op *op, cpu_scan_dims *d);
 int cpu_shape_conv(const ssmrt_op *op, cpu_conv_dims *d);
 int cpu_shape_conv_long(const ssmrt_op *op, int64_t *B, int64_t *L, int64_t *D, int64_t *Lk);
 int cpu_shape_attention(const ssmrt_op *op, cpu_attn_dims *d);
-/* Checks that every id of an embedding lies in [0, V). */
-int cpu_check_ids(const int32_t *ids, int64_t M, int64_t V);
 
 /* ---- dispatch (dispatch.c) ----------------------------------------------- */
 
@@ -104,8 +104,9 @@ typedef int (*cpu_kernel_fn)(const ssmrt_op *op);
 /* The kernel for this op on this device, or NULL: the single source of both
  * supports() and enqueue(). */
 cpu_kernel_fn cpu_dispatch_lookup(uint32_t device_index, const ssmrt_op *op);
-/* Checks that every descriptor lies inside its buffer, so a wrong offset or
- * stride from the host is an error, never an out-of-bounds access. */
+/* Checks that every present descriptor has a buffer and lies inside it, so a
+ * wrong offset or stride from the host is an error, never an out-of-bounds
+ * access. */
 int cpu_dispatch_check_bounds(const ssmrt_op *op);
 
 /* ---- reference kernels (ref_*.c), float64 ---------------------------------- */

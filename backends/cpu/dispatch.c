@@ -4,8 +4,8 @@
  * supports() and enqueue() both call cpu_dispatch_lookup, so what the plugin
  * claims and what it runs come from the same row. A row lists, per source and
  * destination slot, the dtypes the kernel accepts (a bit mask); an absent
- * optional input (buffer == NULL) matches any row, a present input in a slot the
- * row does not list matches none.
+ * optional input (ndim == 0) matches any row, a present input in a slot the row
+ * does not list matches none. Buffers play no part: supports() gets none.
  */
 #include "cpu_internal.h"
 #include "fast_kernels.h"
@@ -86,6 +86,7 @@ cpu_kernel_fn cpu_dispatch_lookup(uint32_t device_index, const ssmrt_op *op) {
 
 static int check_desc(const ssmrt_tensor_desc *d, const char *what, uint32_t i) {
     const cpu_buffer *b = d->buffer;
+    if (!b) return cpu_error(SSMRT_ERR_INVALID_ARGUMENT, "cpu: %s[%u] has no buffer", what, i);
     if (d->ndim > SSMRT_MAX_DIMS)
         return cpu_error(SSMRT_ERR_INVALID_ARGUMENT, "cpu: %s[%u] has %u dims (max %d)", what,
                          i, d->ndim, SSMRT_MAX_DIMS);

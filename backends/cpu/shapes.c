@@ -137,15 +137,6 @@ int cpu_shape_embedding(const ssmrt_op *op, int64_t *M, int64_t *V, int64_t *D) 
     return 0;
 }
 
-int cpu_check_ids(const int32_t *ids, int64_t M, int64_t V) {
-    for (int64_t i = 0; i < M; i++)
-        if (ids[i] < 0 || ids[i] >= V)
-            return cpu_error(SSMRT_ERR_INVALID_ARGUMENT,
-                             "cpu: embedding: id %d at position %lld is outside [0, %lld)",
-                             (int)ids[i], (long long)i, (long long)V);
-    return 0;
-}
-
 int cpu_shape_topk(const ssmrt_op *op, int64_t *T, int64_t *E, int64_t *k) {
     int rc = cpu_shape_rows(op, T, E);
     if (rc) return rc;
