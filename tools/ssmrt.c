@@ -27,12 +27,13 @@ static const tool_command tool_commands[] = {
 #ifdef SSMRT_TOOL_HAS_BENCH
     {"bench", ssmrt_cmd_bench, "benchmark ops, models and scaling"},
 #endif
+    {NULL, NULL, NULL},
 };
 
 static void tool_usage(FILE *f)
 {
     fprintf(f, "usage: ssmrt <command> [options]   (ssmrt <command> --help for details)\n\n");
-    for (size_t i = 0; i < sizeof tool_commands / sizeof tool_commands[0]; i++)
+    for (size_t i = 0; tool_commands[i].name; i++)
         fprintf(f, "  %-12s %s\n", tool_commands[i].name, tool_commands[i].summary);
     fprintf(f, "\nenvironment: SSMRT_BACKEND (cpu|cuda|vulkan|opencl|auto or a comma list),\n"
                "  SSMRT_DEVICE, SSMRT_PLUGIN_PATH, SSMRT_LOG (error|warn|info|debug)\n");
@@ -52,7 +53,7 @@ int main(int argc, char **argv)
         printf("ssmrt %d.%d.%d\n", SSMRT_VERSION_MAJOR, SSMRT_VERSION_MINOR, SSMRT_VERSION_PATCH);
         return 0;
     }
-    for (size_t i = 0; i < sizeof tool_commands / sizeof tool_commands[0]; i++)
+    for (size_t i = 0; tool_commands[i].name; i++)
         if (!strcmp(argv[1], tool_commands[i].name))
             return tool_commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "ssmrt: unknown command '%s'\n\n", argv[1]);

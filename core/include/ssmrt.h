@@ -99,7 +99,7 @@ typedef struct ssmrt_plugin_info {
 } ssmrt_plugin_info;
 
 /* Device properties as reported by the backend. Strings are owned by the runtime
- * and stay valid until the process exits. */
+ * and stay valid until the process exits (plugins are never unloaded). */
 typedef struct ssmrt_device_info {
     const char *backend;        /* "cpu", "cuda", "vulkan", "opencl" */
     uint32_t index;             /* index within the backend (SSMRT_DEVICE) */
@@ -120,6 +120,9 @@ typedef struct ssmrt_device_info {
 SSMRT_API uint32_t ssmrt_plugin_count(void);
 /* info->strings stay valid for the life of the process. */
 SSMRT_API ssmrt_status ssmrt_plugin_get(uint32_t index, ssmrt_plugin_info *info);
+/* Properties of device `device` of loaded plugin `plugin`. */
+SSMRT_API ssmrt_status ssmrt_plugin_device_info(uint32_t plugin, uint32_t device,
+                                                ssmrt_device_info *info);
 
 /* ===================================================================== */
 /* Contexts                                                               */
@@ -215,6 +218,18 @@ SSMRT_API ssmrt_status ssmrt_graph_compute(ssmrt_graph *graph);
  * first compute), and the bytes the intermediates would need without reuse. */
 SSMRT_API void ssmrt_graph_stats(const ssmrt_graph *graph, uint32_t *n_ops,
                                  uint64_t *arena_bytes, uint64_t *unplanned_bytes);
+
+/* Marks a graph tensor as a result: its memory is not reused for later ops, and it
+ * can be read after compute with ssmrt_graph_read (until the next compute or
+ * destroy). Returns x (NULL on error). */
+SSMRT_API ssmrt_tensor *ssmrt_graph_output(ssmrt_graph *g, ssmrt_tensor *x);
+/* Copies a result (marked with ssmrt_graph_output; contiguous) to host memory as
+ * f32, converting f16/bf16/i32. count must equal its number of elements. */
+SSMRT_API ssmrt_status ssmrt_graph_read_f32(ssmrt_graph *g, const ssmrt_tensor *x, float *dst,
+                                            size_t count);
+/* Raw bytes of a result, in its dtype. */
+SSMRT_API ssmrt_status ssmrt_graph_read(ssmrt_graph *g, const ssmrt_tensor *x, void *dst,
+                                        size_t bytes);
 
 /* ---- views (no data movement) --------------------------------------- */
 

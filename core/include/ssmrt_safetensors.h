@@ -54,6 +54,26 @@ SSMRT_API const char *ssmrt_st_dtype_name(ssmrt_st_dtype dtype); /* "F32", ... *
 SSMRT_API ssmrt_status ssmrt_safetensors_write(const char *path, const ssmrt_st_tensor *tensors,
                                                uint32_t count);
 
+/* Opens a safetensors image already in memory (an embedded model, a buffer read from
+ * elsewhere), with the same validation as ssmrt_safetensors_open. Zero copy: tensor
+ * data points into data, which must stay valid and unchanged until the handle is
+ * closed. name (may be NULL) labels the image in error messages. */
+SSMRT_API ssmrt_status ssmrt_safetensors_open_memory(const void *data, size_t size,
+                                                     const char *name,
+                                                     ssmrt_safetensors **out);
+
+/* Notes on the handle (added with the implementation):
+ *  - ssmrt_safetensors_at enumerates a file's tensors in the order of their data in the
+ *    file; a sharded checkpoint lists its shards in file-name order.
+ *  - data is not necessarily aligned to the element size: the format places tensors
+ *    back to back after a header of any length. Read through memcpy or check alignment
+ *    before using it as a typed pointer.
+ *  - Sharded checkpoints: every shard named in weight_map must exist next to the index
+ *    (plain file names only), hold exactly the tensors the index maps to it, and no
+ *    name may appear in two shards.
+ *  - Dtypes the format has but ssmrt does not (F8_*, F6_*, F4, C64) are
+ *    SSMRT_ERR_UNSUPPORTED; names the format does not have are SSMRT_ERR_FORMAT. */
+
 #ifdef __cplusplus
 }
 #endif
