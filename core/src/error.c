@@ -9,7 +9,10 @@ static _Thread_local char ssmrt__error_message[SSMRT__ERROR_CAPACITY];
 
 ssmrt_status ssmrt__failv(ssmrt_status st, const char *fmt, va_list ap)
 {
-    vsnprintf(ssmrt__error_message, sizeof ssmrt__error_message, fmt, ap);
+    /* format into a copy: an argument may be the current message itself */
+    char buf[SSMRT__ERROR_CAPACITY];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    memcpy(ssmrt__error_message, buf, sizeof buf);
     return st;
 }
 
