@@ -98,8 +98,29 @@ float cpu_bf16_to_f32(uint16_t h) {
     return f;
 }
 
-/* f32 -> f16 is one rounding either way (f32 -> double is exact). */
-uint16_t cpu_f32_to_f16(float f) { return half_encode((double)f, k_f16); }
+uint16_t cpu_f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+    x &= 0x7fffffffu;
+    if (x > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);  /* NaN */
+    if (x >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* >= 65520 rounds to inf */
+    if (x < 0x38800000u) {
+        /* Below 2^-14 the result is subnormal: adding 0.5 leaves the value in a
+         * binade whose f32 quantum is 2^-24, the f16 subnormal quantum, so the
+         * float addition does the rounding (ties to even). */
+        float a, sum;
+        memcpy(&a, &x, 4);
+        sum = a + 0.5f;
+        uint32_t sb;
+        memcpy(&sb, &sum, 4);
+        return (uint16_t)(sign | (sb - 0x3f000000u));
+    }
+    /* Normal: rebias the exponent (127 -> 15) and round the 13 dropped bits to
+     * nearest even; a carry moves into the exponent as it should. */
+    x += 0xc8000fffu + ((x >> 13) & 1u);
+    return (uint16_t)(sign | (x >> 13));
+}
 
 uint16_t cpu_f32_to_bf16(float f) {
     uint32_t bits;

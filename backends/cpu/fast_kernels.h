@@ -31,6 +31,17 @@ int cpu_fast_conv1d_causal(const ssmrt_op *op);
 int cpu_fast_conv_long(const ssmrt_op *op);
 int cpu_fast_attention(const ssmrt_op *op);
 
+/* y[m, n] = sum_k x[m, k] * w[n, k] with the plugin's own blocked kernel
+ * (fast_gemm.c); used for matmul when the build has no CBLAS. */
+void cpu_gemm_own(int64_t M, int64_t N, int64_t K, const float *x, int64_t ldx, const float *w,
+                  int64_t ldw, float *y, int64_t ldy);
+
+/* conv_long switches from the direct O(L^2) sum to FFTs at this length. */
+#define CPU_CONV_LONG_FFT_MIN 1024
+/* conv_long through FFTs (fast_fft.c); x, y [B, L, D], kernel [D, Lk]. */
+int cpu_fast_conv_long_fft(const float *x, const float *k, float *y, int64_t B, int64_t L,
+                           int64_t D, int64_t Lk);
+
 /* Returns 0 if every listed descriptor is contiguous, else reports which is not. */
 int cpu_fast_require_contiguous(const ssmrt_op *op);
 

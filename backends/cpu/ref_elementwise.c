@@ -59,7 +59,8 @@ int cpu_ref_unary(const ssmrt_op *op) {
         case SSMRT_OP_SILU: y = ref_silu(x); break;
         case SSMRT_OP_SIGMOID: y = ref_sigmoid(x); break;
         case SSMRT_OP_SOFTPLUS: y = ref_softplus(x); break;
-        case SSMRT_OP_GELU: y = 0.5 * x * (1.0 + erf(x / sqrt(2.0))); break;
+        /* 0.5 x (1 + erf(x/sqrt 2)) written with erfc: no cancellation for x < 0 */
+        case SSMRT_OP_GELU: y = 0.5 * x * erfc(-x / sqrt(2.0)); break;
         default: y = exp(x); break; /* SSMRT_OP_EXP */
         }
         ref_store(&d, i, y);

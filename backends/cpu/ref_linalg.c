@@ -67,12 +67,16 @@ int cpu_ref_topk_route(const ssmrt_op *op) {
             keep[e] = 0;
         }
         /* k rounds of "largest not yet kept"; the strict > keeps the lower index
-         * on ties. */
+         * on ties. Softmax is monotone, so the k largest p are the k largest
+         * logits: comparing the logits themselves means two distinct logits can
+         * never tie through rounding of p. */
         double kept_sum = 0.0;
         for (int64_t r = 0; r < k; r++) {
             int64_t best = -1;
             for (int64_t e = 0; e < E; e++)
-                if (!keep[e] && (best < 0 || p[e] > p[best])) best = e;
+                if (!keep[e] && (best < 0 || ref_load(&x, base + e) > ref_load(&x, base + best)))
+                    best = e;
+            if (best < 0) break; /* E == 0 */
             keep[best] = 1;
             kept_sum += p[best];
         }

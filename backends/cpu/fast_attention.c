@@ -1,0 +1,145 @@
+/*
+ * fast_attention.c: f32 causal grouped-query ATTENTION with online (flash-style)
+ * softmax: no Lq x Lk matrix ever exists.
+ *
+ * A task is (batch row, query head, block of QB queries). Keys and values are
+ * visited in blocks of KB rows, which stay in cache while every query of the
+ * block uses them; per query the running max m, running sum l and the
+ * unnormalised output acc are rescaled by exp(m_old - m_new) whenever the max
+ * grows. Memory per task is O(QB * (Dh + Dv) + KB * (Dh + Dv)).
+ *
+ * q, k and v may be strided (a prefix of a longer KV cache, a permuted view): a
+ * row with unit stride in its last dim is read in place, any other is gathered.
+ */
+#include <stdlib.h>
+
+#include "fast_kernels.h"
+#include "fast_math.h"
+
+#define QB 16
+#define KB 64
+
+typedef struct attn_args {
+    const float *q, *k, *v;
+    float *y;
+    int64_t qs[4], ks[4], vs[4];
+    cpu_attn_dims d;
+    float scale;
+} attn_args;
+
+/* Row (b, t, h) of a strided [B, T, H, n] tensor, in place or gathered into buf. */
+static const float *row_of(const float *base, const int64_t *s, int64_t b, int64_t t, int64_t h,
+                           int64_t n, float *buf) {
+    const float *r = base + b * s[0] + t * s[1] + h * s[2];
+    if (s[3] == 1) return r;
+    for (int64_t e = 0; e < n; e++) buf[e] = r[e * s[3]];
+    return buf;
+}
+
+CPU_SIMD_CLONES
+static float dot(const float *a, const float *b, int64_t n) {
+    v8f acc = v8_set1(0.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) acc += v8_load(a + i) * v8_load(b + i);
+    float s = v8_hsum(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* Online-softmax update of one query with n scores s[] against value rows vr[]. */
+CPU_SIMD_CLONES
+static void attn_update(float *s, int64_t n, const float *const *vr, int64_t Dv, float *m,
+                        float *l, float *acc) {
+    float bm = s[0];
+    for (int64_t j = 1; j < n; j++) bm = s[j] > bm ? s[j] : bm;
+    float mn = bm > *m ? bm : *m;
+    float corr = s_exp(*m - mn); /* 0 on the first block, where *m = -inf */
+    v8f vmn = v8_set1(mn), vsum = v8_set1(0.0f);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        v8f p = v8_exp(v8_load(s + j) - vmn);
+        v8_store(s + j, p);
+        vsum += p;
+    }
+    float sum = v8_hsum(vsum);
+    for (; j < n; j++) sum += (s[j] = s_exp(s[j] - mn));
+    *l = *l * corr + sum;
+    *m = mn;
+    for (int64_t e = 0; e < Dv; e++) acc[e] *= corr;
+    for (j = 0; j < n; j++) {
+        const float *v = vr[j];
+        float p = s[j];
+        for (int64_t e = 0; e < Dv; e++) acc[e] += p * v[e];
+    }
+}
+
+static int attn_task(const attn_args *a, int64_t b, int64_t h, int64_t i0, int64_t i1) {
+    const cpu_attn_dims *d = &a->d;
+    const int64_t Dh = d->Dh, Dv = d->Dv, kh = h / (d->Hq / d->Hk), off = d->Lk - d->Lq;
+    /* Row pointers first (so they are aligned), then the float buffers. */
+    const float **kr = malloc(sizeof(float *) * 2 * KB +
+                              sizeof(float) * (size_t)(QB * (Dh + Dv + 2) + KB * (Dh + Dv + 1)));
+    if (!kr) return -1;
+    const float **vr = kr + KB;
+    float *qb = (float *)(vr + KB), *acc = qb + QB * Dh, *m = acc + QB * Dv, *l = m + QB;
+    float *kbuf = l + QB, *vbuf = kbuf + KB * Dh, *s = vbuf + KB * Dv;
+    int64_t nq = i1 - i0;
+    for (int64_t i = 0; i < nq; i++) {
+        const float *qr = row_of(a->q, a->qs, b, i0 + i, h, Dh, qb + i * Dh);
+        for (int64_t e = 0; e < Dh; e++) qb[i * Dh + e] = qr[e] * a->scale;
+        for (int64_t e = 0; e < Dv; e++) acc[i * Dv + e] = 0.0f;
+        m[i] = -__builtin_inff();
+        l[i] = 0.0f;
+    }
+    int64_t jend = off + i1; /* keys [0, jend) are seen by the last query */
+    for (int64_t j0 = 0; j0 < jend; j0 += KB) {
+        int64_t j1 = j0 + KB < jend ? j0 + KB : jend;
+        for (int64_t j = j0; j < j1; j++) {
+            kr[j - j0] = row_of(a->k, a->ks, b, j, kh, Dh, kbuf + (j - j0) * Dh);
+            vr[j - j0] = row_of(a->v, a->vs, b, j, kh, Dv, vbuf + (j - j0) * Dv);
+        }
+        for (int64_t i = 0; i < nq; i++) {
+            int64_t lim = off + i0 + i + 1; /* query i sees keys [0, lim) */
+            int64_t n = (lim < j1 ? lim : j1) - j0;
+            if (n <= 0) continue;
+            for (int64_t j = 0; j < n; j++) s[j] = dot(qb + i * Dh, kr[j], Dh);
+            attn_update(s, n, vr, Dv, &m[i], &l[i], acc + i * Dv);
+        }
+    }
+    for (int64_t i = 0; i < nq; i++) {
+        float *yr = a->y + ((b * d->Lq + i0 + i) * d->Hq + h) * Dv, inv = 1.0f / l[i];
+        for (int64_t e = 0; e < Dv; e++) yr[e] = acc[i * Dv + e] * inv;
+    }
+    free(kr);
+    return 0;
+}
+
+int cpu_fast_attention(const ssmrt_op *op) {
+    attn_args a = {0};
+    int rc = cpu_shape_attention(op, &a.d);
+    if (rc) return rc;
+    if (!cpu_desc_contiguous(&op->dst[0]))
+        return cpu_error(SSMRT_ERR_INVALID_ARGUMENT, "cpu: attention: dst must be contiguous");
+    a.q = cpu_desc_ptr(&op->src[0]);
+    a.k = cpu_desc_ptr(&op->src[1]);
+    a.v = cpu_desc_ptr(&op->src[2]);
+    a.y = cpu_desc_ptr(&op->dst[0]);
+    for (int i = 0; i < 4; i++) {
+        a.qs[i] = op->src[0].stride[i];
+        a.ks[i] = op->src[1].stride[i];
+        a.vs[i] = op->src[2].stride[i];
+    }
+    a.scale = op->params.attention.scale;
+    const cpu_attn_dims *d = &a.d;
+    int64_t qblocks = (d->Lq + QB - 1) / QB, tasks = d->B * d->Hq * qblocks;
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (tasks > 1)
+    for (int64_t t = 0; t < tasks; t++) {
+        /* Late query blocks see the most keys: hand them out first. */
+        int64_t qb = qblocks - 1 - t % qblocks, h = (t / qblocks) % d->Hq, b = t / (qblocks * d->Hq);
+        int64_t i0 = qb * QB, i1 = i0 + QB < d->Lq ? i0 + QB : d->Lq;
+        failed |= attn_task(&a, b, h, i0, i1) != 0;
+    }
+    if (failed) return cpu_error(SSMRT_ERR_OUT_OF_MEMORY, "cpu: attention: out of memory");
+    return 0;
+}

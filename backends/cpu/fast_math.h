@@ -1,0 +1,128 @@
+/*
+ * fast_math.h: 8-lane f32 vectors (GCC vector extensions) and a vectorised exp
+ * for the fast kernels.
+ *
+ * The build never uses -march: hot loops carry CPU_SIMD_CLONES, which makes GCC
+ * emit an x86-64-v3 (AVX2 + FMA) clone beside the baseline and pick one at load
+ * time, so the binary runs on any x86-64. On the baseline a v8f is two SSE
+ * registers. These helpers are static inline so they are compiled into each
+ * clone with that clone's instruction set.
+ */
+#ifndef SSMRT_CPU_FAST_MATH_H
+#define SSMRT_CPU_FAST_MATH_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CPU_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CPU_SIMD_CLONES
+#endif
+
+/* Every helper taking or returning a v8f is always_inline, so no vector crosses a
+ * real call and the baseline clone's "AVX vector return without AVX changes the
+ * ABI" note does not apply. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+#define CPU_INLINE static inline __attribute__((always_inline))
+
+CPU_INLINE v8f v8_load(const float *p) {
+    v8f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+CPU_INLINE void v8_store(float *p, v8f v) { memcpy(p, &v, sizeof v); }
+CPU_INLINE v8f v8_set1(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
+CPU_INLINE v8f v8_select(v8i mask, v8f a, v8f b) { /* mask ? a : b, lane-wise */
+    return (v8f)(((v8i)a & mask) | ((v8i)b & ~mask));
+}
+CPU_INLINE v8f v8_max(v8f a, v8f b) { return v8_select(a > b, a, b); }
+CPU_INLINE float v8_hsum(v8f v) {
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+CPU_INLINE float v8_hmax(v8f v) {
+    float m = v[0];
+    for (int i = 1; i < 8; i++) m = v[i] > m ? v[i] : m;
+    return m;
+}
+
+/* exp(x), lane-wise, within 2 ulp of the correctly rounded f32 result: x = n*ln2
+ * + r with |r| <= ln2/2 (ln2 split in two so n*ln2 is exact), e^r by a degree-6
+ * polynomial (Cephes' expf coefficients), then the scale 2^n applied as two
+ * exponent-field multiplies so n = 128 and n = -126 stay representable. Results
+ * below FLT_MIN (x < -87.34) flush to 0, x > 88.72 gives +inf, NaN stays NaN. */
+CPU_INLINE v8f v8_exp(v8f x) {
+    const v8f lo = v8_set1(-87.33654475f), hi = v8_set1(88.72283935f);
+    v8f xc = v8_select(x < lo, lo, v8_select(x > hi, hi, x));
+    const v8f magic = v8_set1(12582912.0f); /* 1.5 * 2^23: adding it rounds to an int */
+    v8f t = xc * v8_set1(1.44269504088896341f) + magic;
+    v8f n = t - magic;
+    v8i ni = (v8i)t - (v8i)magic;
+    v8f r = xc - n * v8_set1(0.693359375f) - n * v8_set1(-2.12194440e-4f);
+    v8f p = v8_set1(1.9875691500E-4f);
+    p = p * r + v8_set1(1.3981999507E-3f);
+    p = p * r + v8_set1(8.3334519073E-3f);
+    p = p * r + v8_set1(4.1665795894E-2f);
+    p = p * r + v8_set1(1.6666665459E-1f);
+    p = p * r + v8_set1(5.0000001201E-1f);
+    v8f y = p * r * r + r + v8_set1(1.0f);
+    v8i n1 = ni >> 1, n2 = ni - n1;
+    y = y * (v8f)((n1 + 127) << 23) * (v8f)((n2 + 127) << 23);
+    y = v8_select(x < lo, v8_set1(0.0f), y);
+    return v8_select(x > hi, v8_set1(__builtin_inff()), y);
+}
+
+/* log(x) for normal positive x, within 2 ulp (Cephes' logf: x = m * 2^e with m in
+ * [sqrt(1/2), sqrt(2)), log(m) by a degree-9 polynomial in m - 1). Only used on
+ * values >= 1 here (softplus), so zero, negative and subnormal inputs are not
+ * handled. */
+CPU_INLINE v8f v8_log(v8f x) {
+    v8i bits = (v8i)x;
+    v8i e = ((bits >> 23) & 0xff) - 126;
+    v8f m = (v8f)((bits & 0x807fffff) | 0x3f000000); /* [0.5, 1) */
+    v8i small = m < v8_set1(0.707106781186547524f);
+    e = e + small; /* small lanes are all-ones (-1): one less */
+    m = v8_select(small, m + m, m) - v8_set1(1.0f);
+    v8f ef = __builtin_convertvector(e, v8f);
+    v8f z = m * m;
+    v8f p = v8_set1(7.0376836292E-2f);
+    p = p * m + v8_set1(-1.1514610310E-1f);
+    p = p * m + v8_set1(1.1676998740E-1f);
+    p = p * m + v8_set1(-1.2420140846E-1f);
+    p = p * m + v8_set1(1.4249322787E-1f);
+    p = p * m + v8_set1(-1.6668057665E-1f);
+    p = p * m + v8_set1(2.0000714765E-1f);
+    p = p * m + v8_set1(-2.4999993993E-1f);
+    p = p * m + v8_set1(3.3333331174E-1f);
+    v8f y = p * m * z + ef * v8_set1(-2.12194440e-4f) - v8_set1(0.5f) * z;
+    return m + y + ef * v8_set1(0.693359375f);
+}
+
+/* softplus(x) = log(1 + e^x), and x itself above 20 (PyTorch's threshold).
+ * log1p(e) is computed as log(u) * e / (u - 1) with u = 1 + e rounded, which
+ * cancels the rounding of u (Goldberg's trick); where u rounds to 1, e itself. */
+CPU_INLINE v8f v8_softplus(v8f x) {
+    v8f e = v8_exp(v8_select(x > v8_set1(20.0f), v8_set1(0.0f), x));
+    v8f u = v8_set1(1.0f) + e;
+    v8i one = u == v8_set1(1.0f);
+    v8f den = v8_select(one, v8_set1(1.0f), u - v8_set1(1.0f));
+    v8f l = v8_log(v8_select(one, v8_set1(2.0f), u)) * e / den;
+    l = v8_select(one, e, l);
+    return v8_select(x > v8_set1(20.0f), x, l);
+}
+
+CPU_INLINE v8f v8_sigmoid(v8f x) { return v8_set1(1.0f) / (v8_set1(1.0f) + v8_exp(-x)); }
+CPU_INLINE v8f v8_silu(v8f x) { return x / (v8_set1(1.0f) + v8_exp(-x)); }
+
+/* Scalar forms through the same code, for loop tails, so a value does not depend
+ * on where it falls in the array. */
+CPU_INLINE float s_exp(float x) { return v8_exp(v8_set1(x))[0]; }
+CPU_INLINE float s_silu(float x) { return v8_silu(v8_set1(x))[0]; }
+CPU_INLINE float s_sigmoid(float x) { return v8_sigmoid(v8_set1(x))[0]; }
+CPU_INLINE float s_softplus(float x) { return v8_softplus(v8_set1(x))[0]; }
+
+#endif
