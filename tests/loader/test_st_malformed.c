@@ -276,6 +276,9 @@ int main(void)
         run_case(dir, &cases[i], i);
     run_special(dir);
     printf("%d crafted malformed files\n", n + 4);
-    st_rmtree(dir);
+    if (getenv("ST_TEST_KEEP")) /* keep the files (they seed the fuzz corpus) */
+        printf("kept in %s\n", dir);
+    else
+        st_rmtree(dir);
     return st_test_finish("test_st_malformed");
 }
