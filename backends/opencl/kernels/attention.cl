@@ -1,0 +1,110 @@
+/* attention.cl: causal scaled dot-product attention with grouped-query heads and
+ * online (flash-style) softmax: per query a running max m, running sum l and an
+ * unnormalised output; no Lq x Lk matrix exists.
+ *
+ * q [B, Lq, Hq, Dh], k and v [B, Lk, Hk, Dh] with element strides (x: batch,
+ * y: position, z: head, w: dim); o [B, Lq, Hq, Dh] contiguous. Query i sits at
+ * position Lk - Lq + i and attends keys 0 ..= that position; query head h reads kv
+ * head h / (Hq / Hk). */
+
+#ifndef DHV
+#define DHV 64 /* head dim rounded up; q and the accumulator live in registers */
+#endif
+#ifndef BK
+#define BK 16 /* keys per local-memory tile */
+#endif
+
+/* One work-item per query; the work-group's queries share K/V tiles staged in
+ * local memory. Dims past Dh are zero in q and the tiles, so they add nothing. */
+__kernel void attention_tiled(__global float *o, long o_off, __global const float *q,
+                              long q_off, long4 qs, __global const float *k, long k_off,
+                              long4 ks, __global const float *v, long v_off, long4 vs,
+                              int Lq, int Lk, int Hq, int Hk, int Dh, float scale,
+                              __local float *kt, __local float *vt)
+{
+    int lid = get_local_id(0), wg = get_local_size(0);
+    int i = get_group_id(0) * wg + lid;
+    int hq = get_group_id(1);
+    long b = get_group_id(2);
+    int hk = hq / (Hq / Hk);
+    int active = i < Lq;
+    int pos = Lk - Lq + i;
+    int last_q = min((int)(get_group_id(0) + 1) * wg, Lq) - 1;
+    int kend = Lk - Lq + last_q + 1; /* keys any query of the group needs */
+    float qv[DHV], acc[DHV];
+    for (int d = 0; d < DHV; d++) {
+        qv[d] = active && d < Dh ? q[q_off + b * qs.x + i * qs.y + hq * qs.z + d * qs.w] * scale
+                                 : 0.0f;
+        acc[d] = 0.0f;
+    }
+    float m = -INFINITY, l = 0.0f;
+    long kbase = k_off + b * ks.x + hk * ks.z, vbase = v_off + b * vs.x + hk * vs.z;
+    for (int j0 = 0; j0 < kend; j0 += BK) {
+        for (int idx = lid; idx < BK * DHV; idx += wg) {
+            int jj = idx / DHV, d = idx % DHV, j = j0 + jj;
+            int ok = j < kend && d < Dh;
+            kt[idx] = ok ? k[kbase + j * ks.y + d * ks.w] : 0.0f;
+            vt[idx] = ok ? v[vbase + j * vs.y + d * vs.w] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (active) {
+            int jn = min(BK, pos - j0 + 1);
+            for (int jj = 0; jj < jn; jj++) {
+                float s = 0.0f;
+                for (int d = 0; d < DHV; d++)
+                    s = fma(qv[d], kt[jj * DHV + d], s);
+                float mn = fmax(m, s);
+                float corr = exp(m - mn); /* 0 for the first key (m = -inf) */
+                float p = exp(s - mn);
+                l = fma(l, corr, p);
+                for (int d = 0; d < DHV; d++)
+                    acc[d] = fma(p, vt[jj * DHV + d], acc[d] * corr);
+                m = mn;
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (active) {
+        float inv = 1.0f / l;
+        __global float *orow = o + o_off + ((b * Lq + i) * Hq + hq) * Dh;
+        for (int d = 0; d < DHV; d++)
+            if (d < Dh)
+                orow[d] = acc[d] * inv;
+    }
+}
+
+/* Any head dim: q read from global memory, the accumulator kept in the output row
+ * (which this work-item alone owns). Memory stays O(L). */
+__kernel void attention_generic(__global float *o, long o_off, __global const float *q,
+                                long q_off, long4 qs, __global const float *k, long k_off,
+                                long4 ks, __global const float *v, long v_off, long4 vs,
+                                int Lq, int Lk, int Hq, int Hk, int Dh, float scale)
+{
+    int i = get_global_id(0), hq = get_global_id(1);
+    long b = get_global_id(2);
+    if (i >= Lq)
+        return;
+    int hk = hq / (Hq / Hk);
+    int pos = Lk - Lq + i;
+    long qbase = q_off + b * qs.x + i * qs.y + hq * qs.z;
+    long kbase = k_off + b * ks.x + hk * ks.z, vbase = v_off + b * vs.x + hk * vs.z;
+    __global float *orow = o + o_off + ((b * Lq + i) * Hq + hq) * Dh;
+    for (int d = 0; d < Dh; d++)
+        orow[d] = 0.0f;
+    float m = -INFINITY, l = 0.0f;
+    for (int j = 0; j <= pos; j++) {
+        float s = 0.0f;
+        for (int d = 0; d < Dh; d++)
+            s = fma(q[qbase + d * qs.w], k[kbase + j * ks.y + d * ks.w], s);
+        s *= scale;
+        float mn = fmax(m, s);
+        float corr = exp(m - mn), p = exp(s - mn);
+        l = fma(l, corr, p);
+        for (int d = 0; d < Dh; d++)
+            orow[d] = fma(p, v[vbase + j * vs.y + d * vs.w], orow[d] * corr);
+        m = mn;
+    }
+    float inv = 1.0f / l;
+    for (int d = 0; d < Dh; d++)
+        orow[d] *= inv;
+}

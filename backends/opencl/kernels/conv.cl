@@ -1,0 +1,89 @@
+/* conv.cl: Mamba's causal depthwise conv1d (with conv state) and S4's long causal
+ * convolution, both direct. */
+
+/* xx[b, t, d] for t in [0, W-1+L): the W-1 state entries, then x along time. */
+float conv_xx(__global const float *x, __global const float *st, long b, long t, long d,
+              long L, long D, int W)
+{
+    if (t >= W - 1)
+        return x[(b * L + t - (W - 1)) * D + d];
+    return st ? st[(b * D + d) * (W - 1) + t] : 0.0f;
+}
+
+/* y[b, l, d] = bias[d] + sum_j w[d, j] * xx[b, l + j, d], then SiLU if silu. Work-item
+ * per output, d fastest so x and y accesses coalesce. */
+__kernel void conv1d_causal(__global float *y, long y_off, __global const float *x, long x_off,
+                            __global const float *w, long w_off, __global const float *bias,
+                            long b_off, __global const float *st, long st_off, long B, long L,
+                            long D, int W, int silu)
+{
+    long i = get_global_id(0);
+    if (i >= B * L * D)
+        return;
+    long d = i % D, l = (i / D) % L, b = i / (D * L);
+    x += x_off;
+    w += w_off;
+    if (st)
+        st += st_off;
+    float acc = bias ? bias[b_off + d] : 0.0f;
+    for (int j = 0; j < W; j++)
+        acc = fma(w[d * W + j], conv_xx(x, st, b, l + j, d, L, D, W), acc);
+    y[y_off + i] = silu ? silu_f32(acc) : acc;
+}
+
+/* state_out[b, d, i] = xx[b, L + i, d], i < W-1. One work-item per (b, d) walking i
+ * upwards: with state_out == state it reads entry L + i before anything at or past
+ * it is written, so the update in place is safe. */
+__kernel void conv1d_causal_state(__global float *so, long so_off, __global const float *x,
+                                  long x_off, __global const float *st, long st_off, long B,
+                                  long L, long D, int W)
+{
+    long i = get_global_id(0);
+    if (i >= B * D)
+        return;
+    long b = i / D, d = i % D;
+    x += x_off;
+    if (st)
+        st += st_off;
+    for (int k = 0; k < W - 1; k++)
+        so[so_off + (b * D + d) * (W - 1) + k] = conv_xx(x, st, b, L + k, d, L, D, W);
+}
+
+/* y[b, l, d] = sum_{j <= l} ker[d, j] * x[b, l - j, d]. Work-groups cover a tile of
+ * TL times x TD channels; kernel taps are staged through local memory in blocks of
+ * TJ, so each tap is read from global memory once per tile instead of per output. */
+#ifndef CONV_T
+#define CONV_T 16 /* the host passes 8 for devices with fewer than 256 work-items */
+#endif
+#define TD CONV_T
+#define TL CONV_T
+#define TJ 64
+__kernel __attribute__((reqd_work_group_size(TD, TL, 1)))
+void conv_long(__global float *y, long y_off, __global const float *x, long x_off,
+               __global const float *ker, long k_off, long B, long L, long D, long Lk)
+{
+    __local float taps[TJ][TD];
+    int td = get_local_id(0), tl = get_local_id(1);
+    long d = get_group_id(0) * TD + td;
+    long l = get_group_id(1) * TL + tl;
+    long b = get_group_id(2);
+    long lmax = min((long)(get_group_id(1) + 1) * TL, L) - 1; /* last time in the tile */
+    x += x_off + b * L * D;
+    ker += k_off;
+    float acc = 0.0f;
+    for (long j0 = 0; j0 <= lmax; j0 += TJ) {
+        for (int r = tl; r < TJ; r += TL) {
+            long dd = get_group_id(0) * TD + td;
+            taps[r][td] = (dd < D && j0 + r < Lk) ? ker[dd * Lk + j0 + r] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (d < D && l < L) {
+            long jend = min((long)TJ, l - j0 + 1);
+            for (long j = 0; j < jend; j++)
+                acc = fma(taps[j][td], x[(l - j0 - j) * D + d], acc);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (d < D && l < L)
+        y[y_off + (b * L + l) * D + d] = acc;
+}

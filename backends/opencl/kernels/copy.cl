@@ -1,0 +1,32 @@
+/* copy.cl: strided 4-d copy with dtype conversion (f32, f16, bf16, i32). Shapes and
+ * strides are padded to 4 dims by the host; strides are in elements. */
+
+__kernel void copy_strided(__global uchar *dst, long dst_off, __global const uchar *src,
+                           long src_off, long4 shape, long4 sstride, long4 dstride,
+                           int sdt, int ddt, long n)
+{
+    long i = get_global_id(0);
+    if (i >= n)
+        return;
+    long r = i;
+    long c3 = r % shape.w; r /= shape.w;
+    long c2 = r % shape.z; r /= shape.z;
+    long c1 = r % shape.y;
+    long c0 = r / shape.y;
+    long si = src_off + c0 * sstride.x + c1 * sstride.y + c2 * sstride.z + c3 * sstride.w;
+    long di = dst_off + c0 * dstride.x + c1 * dstride.y + c2 * dstride.z + c3 * dstride.w;
+    if (sdt == ddt) { /* bit-exact, NaN payloads included */
+        if (sdt == DT_F16 || sdt == DT_BF16)
+            ((__global ushort *)dst)[di] = ((__global const ushort *)src)[si];
+        else
+            ((__global uint *)dst)[di] = ((__global const uint *)src)[si];
+        return;
+    }
+    float v = load_as_f32(src, si, sdt);
+    switch (ddt) {
+    case DT_F16: vstore_half_rte(v, (size_t)di, (__global half *)dst); break;
+    case DT_BF16: ((__global ushort *)dst)[di] = f32_to_bf16(v); break;
+    case DT_I32: ((__global int *)dst)[di] = convert_int_sat_rtz(v); break;
+    default: ((__global float *)dst)[di] = v; break;
+    }
+}

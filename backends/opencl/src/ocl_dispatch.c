@@ -1,0 +1,152 @@
+/* The op table: one row per kernel family with the dtypes it accepts. supports()
+ * and enqueue() both look ops up here, so a claim cannot drift from a kernel. */
+#include <string.h>
+
+#include "ocl.h"
+#include "ocl_api.h"
+
+#define F (1u << SSMRT_F32)
+#define W ((1u << SSMRT_F32) | (1u << SSMRT_F16) | (1u << SSMRT_BF16))
+#define I (1u << SSMRT_I32)
+#define ANY (W | I)
+
+typedef struct op_entry {
+    uint32_t kind;
+    uint8_t src[SSMRT_OP_MAX_SRC]; /* accepted dtypes per input (absent inputs pass) */
+    uint8_t dst[SSMRT_OP_MAX_DST];
+    ssmrt_ocl_op_fn fn;
+} op_entry;
+
+static const op_entry op_table[] = {
+    {SSMRT_OP_COPY, {ANY}, {ANY}, ssmrt_ocl_op_copy},
+    {SSMRT_OP_ADD, {F, F}, {F}, ssmrt_ocl_op_binary},
+    {SSMRT_OP_MUL, {F, F}, {F}, ssmrt_ocl_op_binary},
+    {SSMRT_OP_SCALE, {F}, {F}, ssmrt_ocl_op_unary},
+    {SSMRT_OP_SILU, {F}, {F}, ssmrt_ocl_op_unary},
+    {SSMRT_OP_SIGMOID, {F}, {F}, ssmrt_ocl_op_unary},
+    {SSMRT_OP_SOFTPLUS, {F}, {F}, ssmrt_ocl_op_unary},
+    {SSMRT_OP_GELU, {F}, {F}, ssmrt_ocl_op_unary},
+    {SSMRT_OP_EXP, {F}, {F}, ssmrt_ocl_op_unary},
+    {SSMRT_OP_SOFTMAX, {F}, {F}, ssmrt_ocl_op_softmax},
+    {SSMRT_OP_RMS_NORM, {F, F}, {F}, ssmrt_ocl_op_norm},
+    {SSMRT_OP_RMS_NORM_GATED, {F, F, F}, {F}, ssmrt_ocl_op_norm},
+    {SSMRT_OP_LAYER_NORM, {F, F, F}, {F}, ssmrt_ocl_op_norm},
+    {SSMRT_OP_MATMUL, {F, W, F}, {F}, ssmrt_ocl_op_matmul},
+    {SSMRT_OP_EMBEDDING, {W, I}, {F}, ssmrt_ocl_op_embedding},
+    {SSMRT_OP_TOPK_ROUTE, {F}, {F}, ssmrt_ocl_op_topk_route},
+    {SSMRT_OP_SELECTIVE_SCAN, {F, F, F, F, F, F, F, F, F}, {F, F}, ssmrt_ocl_op_selective_scan},
+    {SSMRT_OP_CONV1D_CAUSAL, {F, F, F, F}, {F, F}, ssmrt_ocl_op_conv1d_causal},
+    {SSMRT_OP_CONV_LONG, {F, F}, {F}, ssmrt_ocl_op_conv_long},
+    {SSMRT_OP_ATTENTION, {F, F, F}, {F}, ssmrt_ocl_op_attention},
+};
+
+static int accepts(uint8_t mask, const ssmrt_tensor_desc *t)
+{
+    if (!t->buffer)
+        return 1;
+    return t->dtype < SSMRT_DTYPE_COUNT && (mask & (1u << t->dtype)) != 0;
+}
+
+static const op_entry *lookup(const ssmrt_op *op)
+{
+    if (op->n_src > SSMRT_OP_MAX_SRC || op->n_dst > SSMRT_OP_MAX_DST)
+        return NULL;
+    for (size_t e = 0; e < sizeof op_table / sizeof op_table[0]; e++) {
+        const op_entry *en = &op_table[e];
+        if (en->kind != op->kind)
+            continue;
+        int ok = 1;
+        for (uint32_t i = 0; i < op->n_src && ok; i++)
+            ok = accepts(en->src[i], &op->src[i]);
+        for (uint32_t i = 0; i < op->n_dst && ok; i++)
+            ok = accepts(en->dst[i], &op->dst[i]);
+        if (ok)
+            return en;
+    }
+    return NULL;
+}
+
+int ssmrt_ocl_supports(ssmrt_ocl_device *dev, const ssmrt_op *op)
+{
+    (void)dev;
+    return lookup(op) != NULL;
+}
+
+int ssmrt_ocl_enqueue(ssmrt_ocl_device *dev, const ssmrt_op *op)
+{
+    const op_entry *en = lookup(op);
+    if (!en)
+        return ssmrt_ocl_fail(SSMRT_ERR_UNSUPPORTED, "no kernel for op kind %u with these dtypes",
+                              op->kind);
+    for (uint32_t i = 0; i < op->n_src; i++) {
+        int st = ssmrt_ocl_check_tensor(&op->src[i], "input");
+        if (st != SSMRT_OK)
+            return st;
+    }
+    for (uint32_t i = 0; i < op->n_dst; i++) {
+        int st = ssmrt_ocl_check_tensor(&op->dst[i], "output");
+        if (st != SSMRT_OK)
+            return st;
+    }
+    return en->fn(dev, op);
+}
+
+int ssmrt_ocl_api_supports(void *device, const ssmrt_op *op)
+{
+    return ssmrt_ocl_supports(device, op);
+}
+
+int ssmrt_ocl_api_enqueue(void *device, const ssmrt_op *op)
+{
+    return ssmrt_ocl_enqueue(device, op);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Tensor helpers                                                          */
+/* ---------------------------------------------------------------------- */
+
+int64_t ssmrt_ocl_numel(const ssmrt_tensor_desc *t)
+{
+    int64_t n = 1;
+    for (uint32_t i = 0; i < t->ndim; i++)
+        n *= t->shape[i];
+    return n;
+}
+
+void ssmrt_ocl_rows(const ssmrt_tensor_desc *t, int64_t *rows, int64_t *cols)
+{
+    int64_t c = t->ndim > 0 ? t->shape[t->ndim - 1] : 1;
+    int64_t n = ssmrt_ocl_numel(t);
+    *cols = c;
+    *rows = c > 0 ? n / c : 0;
+}
+
+int ssmrt_ocl_check_tensor(const ssmrt_tensor_desc *t, const char *what)
+{
+    if (!t->buffer)
+        return SSMRT_OK;
+    if (t->ndim > SSMRT_MAX_DIMS || t->dtype >= SSMRT_DTYPE_COUNT)
+        return ssmrt_ocl_fail(SSMRT_ERR_INVALID_ARGUMENT, "%s: bad descriptor (ndim %u, dtype %u)",
+                              what, t->ndim, t->dtype);
+    uint64_t es = t->dtype == SSMRT_F16 || t->dtype == SSMRT_BF16 ? 2 : 4;
+    if (t->offset % es != 0)
+        return ssmrt_ocl_fail(SSMRT_ERR_INVALID_ARGUMENT,
+                              "%s: byte offset %llu is not a multiple of the element size %llu",
+                              what, (unsigned long long)t->offset, (unsigned long long)es);
+    /* The furthest element a kernel may touch must lie inside the buffer. */
+    const ssmrt_ocl_buffer *b = t->buffer;
+    uint64_t last = 0;
+    for (uint32_t i = 0; i < t->ndim; i++) {
+        if (t->shape[i] <= 0)
+            return SSMRT_OK; /* empty: no element is touched */
+        if (t->stride[i] < 0)
+            return ssmrt_ocl_fail(SSMRT_ERR_INVALID_ARGUMENT, "%s: negative stride", what);
+        last += (uint64_t)(t->shape[i] - 1) * (uint64_t)t->stride[i];
+    }
+    if (t->offset + (last + 1) * es > b->bytes)
+        return ssmrt_ocl_fail(SSMRT_ERR_INVALID_ARGUMENT,
+                              "%s: a view reaching byte %llu of a %llu-byte buffer", what,
+                              (unsigned long long)(t->offset + (last + 1) * es),
+                              (unsigned long long)b->bytes);
+    return SSMRT_OK;
+}

@@ -1,0 +1,71 @@
+/* SSMRT_OP_ATTENTION (kernels/attention.cl): the tiled kernel for head dims up to
+ * 256 (q and accumulator in registers), the generic one beyond. */
+#include <stdio.h>
+
+#include "ocl.h"
+
+static cl_long4 strides4(const ssmrt_tensor_desc *t)
+{
+    cl_long4 s = {{t->stride[0], t->stride[1], t->stride[2], t->stride[3]}};
+    return s;
+}
+
+int ssmrt_ocl_op_attention(ssmrt_ocl_device *dev, const ssmrt_op *op)
+{
+    const ssmrt_tensor_desc *q = &op->src[0], *k = &op->src[1], *v = &op->src[2];
+    const ssmrt_tensor_desc *o = &op->dst[0];
+    if (q->ndim != 4 || k->ndim != 4 || v->ndim != 4)
+        return ssmrt_ocl_fail(SSMRT_ERR_SHAPE, "attention: q, k, v must be 4-d");
+    int64_t B = q->shape[0], Lq = q->shape[1], Hq = q->shape[2], Dh = q->shape[3];
+    int64_t Lk = k->shape[1], Hk = k->shape[2];
+    if (k->shape[0] != B || k->shape[3] != Dh || v->shape[0] != B || v->shape[1] != Lk ||
+        v->shape[2] != Hk || v->shape[3] != Dh || Hk <= 0 || Hq % Hk != 0 || Lk < Lq ||
+        ssmrt_ocl_numel(o) != B * Lq * Hq * Dh)
+        return ssmrt_ocl_fail(SSMRT_ERR_SHAPE, "attention: shapes of q, k, v, o do not fit");
+    if (Lk > INT32_MAX || Hq > INT32_MAX || Dh > INT32_MAX)
+        return ssmrt_ocl_fail(SSMRT_ERR_SHAPE, "attention: a dimension exceeds 2^31-1");
+    if (B * Lq * Hq * Dh == 0)
+        return SSMRT_OK;
+
+    int dhv = 16;
+    while (dhv < Dh && dhv < 256)
+        dhv *= 2;
+    int tiled = Dh <= 256;
+    /* Keys per tile: as many as fit in half the local memory (two tiles, K and V). */
+    int bk = 16;
+    while (bk > 1 && (cl_ulong)(2 * bk * dhv) * sizeof(float) > dev->local_mem / 2)
+        bk /= 2;
+    char defs[64];
+    snprintf(defs, sizeof defs, "-DDHV=%d -DBK=%d", tiled ? dhv : 16, tiled ? bk : 16);
+    ssmrt_ocl_kernel *kern =
+        ssmrt_ocl_kernel_get(dev, "attention", defs, tiled ? "attention_tiled" : "attention_generic");
+    if (!kern)
+        return SSMRT_ERR_BACKEND;
+    cl_long4 qs = strides4(q), ks = strides4(k), vs = strides4(v);
+    ssmrt_ocl_args a;
+    ssmrt_ocl_args_begin(&a, kern);
+    ssmrt_ocl_arg_tensor(&a, o);
+    ssmrt_ocl_arg_tensor(&a, q);
+    ssmrt_ocl_arg_raw(&a, sizeof qs, &qs);
+    ssmrt_ocl_arg_tensor(&a, k);
+    ssmrt_ocl_arg_raw(&a, sizeof ks, &ks);
+    ssmrt_ocl_arg_tensor(&a, v);
+    ssmrt_ocl_arg_raw(&a, sizeof vs, &vs);
+    ssmrt_ocl_arg_i32(&a, (int32_t)Lq);
+    ssmrt_ocl_arg_i32(&a, (int32_t)Lk);
+    ssmrt_ocl_arg_i32(&a, (int32_t)Hq);
+    ssmrt_ocl_arg_i32(&a, (int32_t)Hk);
+    ssmrt_ocl_arg_i32(&a, (int32_t)Dh);
+    ssmrt_ocl_arg_f32(&a, op->params.attention.scale);
+    size_t want = 1;
+    while ((int64_t)want < Lq && want < 64)
+        want *= 2;
+    size_t wg = ssmrt_ocl_wg_size(kern, want);
+    size_t local[3] = {wg, 1, 1};
+    size_t global[3] = {(size_t)Lq, (size_t)Hq, (size_t)B};
+    if (tiled) {
+        ssmrt_ocl_arg_local(&a, (size_t)bk * dhv * sizeof(float));
+        ssmrt_ocl_arg_local(&a, (size_t)bk * dhv * sizeof(float));
+    }
+    return ssmrt_ocl_launch(dev, &a, 3, global, local, NULL);
+}
