@@ -26,7 +26,8 @@ static void run_help(FILE *f)
             "  --top-k K             sample among the K most likely tokens (0 = all)\n"
             "  --top-p P             sample among the smallest set with mass >= P (default 1)\n"
             "  --seed S              sampling seed (default 0)\n"
-            "  --prefill-chunk N     prefill at most N tokens per graph (default: all)\n"
+            "  --prefill-chunk N     prefill at most N tokens per graph, carrying the state\n"
+            "                        (bounds memory for long prompts; 0 = all; default 2048)\n"
             "  --max-context N       KV cache tokens for attention layers\n"
             "                        (default: prompt + new tokens)\n"
             "  --help                this text\n"
@@ -51,6 +52,7 @@ static int run_parse(int argc, char **argv, run_opts *o)
     memset(o, 0, sizeof *o);
     o->max_new = 16;
     o->top_p = 1.0;
+    o->prefill_chunk = 2048;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
