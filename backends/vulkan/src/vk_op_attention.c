@@ -1,0 +1,54 @@
+/*
+ * vk_op_attention.c: host side of ATTENTION (attention.comp): q, k, v are strided
+ * [B, L, H, D] views passed with their element strides; y is contiguous
+ * [B, Lq, Hq, Dv].
+ */
+#include "vk_internal.h"
+
+#define WG 64u
+#define OMAX 8u /* output elements per thread in attention.comp */
+
+int vk_op_attention(vk_device *d, const ssmrt_op *op) {
+    const ssmrt_tensor_desc *q = &op->src[0], *k = &op->src[1], *v = &op->src[2];
+    if (q->ndim != 4 || k->ndim != 4 || v->ndim != 4)
+        return vk_error(SSMRT_ERR_SHAPE, "vulkan: attention: q, k, v must be 4-d [B, L, H, D]");
+    int64_t B = q->shape[0], Lq = q->shape[1], Hq = q->shape[2], Dh = q->shape[3];
+    int64_t Lk = k->shape[1], Hk = k->shape[2], Dv = v->shape[3];
+    if (k->shape[0] != B || v->shape[0] != B || v->shape[1] != Lk || v->shape[2] != Hk ||
+        k->shape[3] != Dh)
+        return vk_error(SSMRT_ERR_SHAPE, "vulkan: attention: k and v shapes do not match q");
+    if (Hk <= 0 || Hq % Hk != 0 || Lk < Lq)
+        return vk_error(SSMRT_ERR_SHAPE, "vulkan: attention: needs Hq %% Hk == 0 and Lk >= Lq");
+    if (vk_desc_numel(&op->dst[0]) != B * Lq * Hq * Dv)
+        return vk_error(SSMRT_ERR_SHAPE, "vulkan: attention: dst is not [B, Lq, Hq, Dv]");
+    if (Dv > (int64_t)(WG * OMAX))
+        return vk_error(SSMRT_ERR_UNSUPPORTED, "vulkan: attention: head dim %lld of v exceeds %u",
+                        (long long)Dv, WG * OMAX);
+    if (B * Lq * Hq == 0 || Dv == 0) return 0;
+    vk_binding b[4];
+    int rc = vk_bind_tensor(d, q, 0, &b[0]);
+    if (!rc) rc = vk_bind_tensor(d, k, 0, &b[1]);
+    if (!rc) rc = vk_bind_tensor(d, v, 0, &b[2]);
+    if (!rc) rc = vk_bind_tensor(d, &op->dst[0], 1, &b[3]);
+    if (rc) return rc;
+    struct {
+        uint32_t qs[4], ks[4], vs[4];
+        uint32_t B, Lq, Lk, Hq, Hk, Dh, Dv;
+        float scale;
+    } pc;
+    for (int i = 0; i < 4; i++) {
+        pc.qs[i] = (uint32_t)q->stride[i];
+        pc.ks[i] = (uint32_t)k->stride[i];
+        pc.vs[i] = (uint32_t)v->stride[i];
+    }
+    pc.B = (uint32_t)B;
+    pc.Lq = (uint32_t)Lq;
+    pc.Lk = (uint32_t)Lk;
+    pc.Hq = (uint32_t)Hq;
+    pc.Hk = (uint32_t)Hk;
+    pc.Dh = (uint32_t)Dh;
+    pc.Dv = (uint32_t)Dv;
+    pc.scale = op->params.attention.scale;
+    vk_pipeline_key key = vk_key(VK_K_ATTENTION, WG, 1, 1, 0, NULL);
+    return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, vk_groups(d, (uint64_t)(B * Lq * Hq), 1), 1, 1);
+}

@@ -1,0 +1,41 @@
+#version 450
+// EMBEDDING, second pass: y[m, :] = table[ids[m], :] as f32 (TT, specialization
+// constant 3, is the table dtype). Writes nothing when the check pass flagged a
+// bad id.
+#include "common.glsl"
+
+layout(constant_id = 3) const uint TT = 0;
+
+layout(std430, binding = 0) readonly buffer T32 { uint t32[]; };
+#ifdef STORAGE16
+layout(std430, binding = 0) readonly buffer T16 { uint16_t t16[]; };
+#endif
+layout(std430, binding = 1) readonly buffer Ids { int ids[]; };
+layout(std430, binding = 2) readonly buffer Status { uint status[]; };
+layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+
+layout(push_constant) uniform PC {
+    uint off_t, off_ids, off_status, off_y;
+    uint M, D;
+} pc;
+
+float load_t(uint i) {
+    if (TT == DT_F32) return uintBitsToFloat(t32[i]);
+#ifdef STORAGE16
+    uint h = uint(t16[i]);
+#else
+    uint h = (t32[i >> 1] >> ((i & 1u) * 16u)) & 0xFFFFu;
+#endif
+    return half_to_f32(h, TT);
+}
+
+void main() {
+    if ((status[pc.off_status] & 1u) != 0u) return;
+    uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    uint n = pc.M * pc.D;
+    for (uint i = gl_GlobalInvocationID.x; i < n; i += step) {
+        uint m = i / pc.D, d = i % pc.D;
+        uint row = uint(ids[pc.off_ids + m]);
+        y[pc.off_y + i] = load_t(pc.off_t + row * pc.D + d);
+    }
+}
