@@ -13,10 +13,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build-fuzz}
 JOBS=${JOBS:-2}
 
+mkdir -p "$BUILD"
 CC=${CC:-clang} CXX=${CXX:-clang++} cmake -S "$ROOT" -B "$BUILD" -G Ninja \
     -DCMAKE_BUILD_TYPE=Debug -DSSMRT_FUZZ=ON -DSSMRT_BUILD_TESTS=OFF -DSSMRT_BUILD_TOOLS=OFF \
-    -DSSMRT_CPU=OFF -DSSMRT_CUDA=OFF -DSSMRT_VULKAN=OFF -DSSMRT_OPENCL=OFF >"$BUILD.cmake.log" 2>&1 ||
-    { cat "$BUILD.cmake.log"; exit 1; }
+    -DSSMRT_CPU=OFF -DSSMRT_CUDA=OFF -DSSMRT_VULKAN=OFF -DSSMRT_OPENCL=OFF >"$BUILD/cmake.log" 2>&1 ||
+    { cat "$BUILD/cmake.log"; exit 1; }
 targets="fuzz_safetensors fuzz_st_index"
 [ -f "$ROOT/core/src/model/config.c" ] && targets="$targets fuzz_config"
 ninja -C "$BUILD" -j "$JOBS" $targets
