@@ -22,9 +22,25 @@ __kernel void copy_strided(__global uchar *dst, long dst_off, __global const uch
             ((__global uint *)dst)[di] = ((__global const uint *)src)[si];
         return;
     }
-    float v = load_as_f32(src, si, sdt);
+    float v;
+    if (sdt == DT_I32 && ddt != DT_F32) {
+        /* i32 -> f16/bf16 must round once. Convert toward zero and, if that was
+         * inexact, set the lowest bit ("round to odd"): f32 keeps 13+ bits more than
+         * either half format, so the one RNE rounding below is then exact. */
+        int iv = ((__global const int *)src)[si];
+        v = convert_float_rtz(iv);
+        if ((long)v != (long)iv)
+            v = as_float(as_uint(v) | 1u);
+    } else {
+        v = load_as_f32(src, si, sdt);
+    }
     switch (ddt) {
-    case DT_F16: vstore_half_rte(v, (size_t)di, (__global half *)dst); break;
+    case DT_F16:
+        if (isnan(v)) /* the quiet NaN ssmrt's converters produce */
+            ((__global ushort *)dst)[di] = (ushort)(((as_uint(v) >> 16) & 0x8000u) | 0x7e00u);
+        else
+            vstore_half_rte(v, (size_t)di, (__global half *)dst);
+        break;
     case DT_BF16: ((__global ushort *)dst)[di] = f32_to_bf16(v); break;
     case DT_I32: ((__global int *)dst)[di] = convert_int_sat_rtz(v); break;
     default: ((__global float *)dst)[di] = v; break;

@@ -1,26 +1,16 @@
 /* gather.cl: embedding lookup and mixture-of-experts top-k routing. */
 
-/* y[m, d] = table[ids[m], d] as f32. An id outside [0, V) is recorded in err
- * ({flag, id, V}; the first one wins) for synchronize to report, and its row is
- * written as zeros rather than read out of bounds. */
+/* y[m, d] = table[ids[m], d] as f32; an id outside [0, V) gives a row of zeros
+ * (the ABI's rule: sessions validate ids on the host). */
 __kernel void embedding(__global float *y, long y_off, __global const uchar *table, long t_off,
-                        int tdt, __global const int *ids, long ids_off, long M, long D, int V,
-                        __global int *err)
+                        int tdt, __global const int *ids, long ids_off, long M, long D, int V)
 {
     long i = get_global_id(0);
     if (i >= M * D)
         return;
     long m = i / D, d = i % D;
     int id = ids[ids_off + m];
-    if (id < 0 || id >= V) {
-        if (d == 0 && atomic_cmpxchg(&err[0], 0, 1) == 0) {
-            err[1] = id;
-            err[2] = V;
-        }
-        y[y_off + i] = 0.0f;
-        return;
-    }
-    y[y_off + i] = load_as_f32(table, t_off + (long)id * D + d, tdt);
+    y[y_off + i] = id >= 0 && id < V ? load_as_f32(table, t_off + (long)id * D + d, tdt) : 0.0f;
 }
 
 /* One work-item per row of logits [T, E]: softmax over E, keep the k largest (ties:

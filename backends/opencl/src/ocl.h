@@ -86,11 +86,6 @@ typedef struct ssmrt_ocl_device {
     cl_mem scratch;
     size_t scratch_bytes;
 
-    /* Kernels that detect bad input at run time (embedding ids) record it here:
-     * int[4] = {flag, value, limit, 0}; synchronize checks it when armed. */
-    cl_mem error_buf;
-    int error_armed;
-
     cl_event timers[SSMRT_OCL_TIMER_SLOTS];
 } ssmrt_ocl_device;
 

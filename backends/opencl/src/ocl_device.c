@@ -127,15 +127,6 @@ int ssmrt_ocl_device_open(ssmrt_ocl_backend *be, uint32_t index, ssmrt_ocl_devic
     }
     /* In order (ops see their predecessors' writes), with profiling for timers. */
     dev->queue = clCreateCommandQueue(dev->context, dev->device, CL_QUEUE_PROFILING_ENABLE, &err);
-    if (err == CL_SUCCESS) {
-        dev->error_buf = clCreateBuffer(dev->context, CL_MEM_READ_WRITE, 4 * sizeof(cl_int),
-                                        NULL, &err);
-    }
-    if (err == CL_SUCCESS) {
-        const cl_int zeros[4] = {0, 0, 0, 0};
-        err = clEnqueueWriteBuffer(dev->queue, dev->error_buf, CL_TRUE, 0, sizeof zeros, zeros,
-                                   0, NULL, NULL);
-    }
     if (err != CL_SUCCESS) {
         st = ssmrt_ocl_fail_cl(err, "opening the command queue");
         ssmrt_ocl_device_close(dev);
@@ -160,8 +151,6 @@ void ssmrt_ocl_device_close(ssmrt_ocl_device *dev)
     ssmrt_ocl_programs_release(dev);
     if (dev->scratch)
         clReleaseMemObject(dev->scratch);
-    if (dev->error_buf)
-        clReleaseMemObject(dev->error_buf);
     if (dev->queue)
         clReleaseCommandQueue(dev->queue);
     if (dev->context)
@@ -205,30 +194,12 @@ void ssmrt_ocl_api_device_close(void *device)
     ssmrt_ocl_device_close(device);
 }
 
-/* Waits for the queue, then reports run-time input errors that kernels recorded. */
+/* Waits for everything enqueued; an asynchronous failure surfaces here. */
 int ssmrt_ocl_api_synchronize(void *device)
 {
     ssmrt_ocl_device *dev = device;
     cl_int err = clFinish(dev->queue);
-    if (err != CL_SUCCESS)
-        return ssmrt_ocl_fail_cl(err, "clFinish");
-    if (!dev->error_armed)
-        return SSMRT_OK;
-    dev->error_armed = 0;
-    cl_int rec[4];
-    err = clEnqueueReadBuffer(dev->queue, dev->error_buf, CL_TRUE, 0, sizeof rec, rec, 0, NULL,
-                              NULL);
-    if (err != CL_SUCCESS)
-        return ssmrt_ocl_fail_cl(err, "reading the error record");
-    if (rec[0] == 0)
-        return SSMRT_OK;
-    const cl_int zeros[4] = {0, 0, 0, 0};
-    err = clEnqueueWriteBuffer(dev->queue, dev->error_buf, CL_TRUE, 0, sizeof zeros, zeros, 0,
-                               NULL, NULL);
-    if (err != CL_SUCCESS)
-        return ssmrt_ocl_fail_cl(err, "clearing the error record");
-    return ssmrt_ocl_fail(SSMRT_ERR_INVALID_ARGUMENT, "embedding: id %d outside [0, %d)",
-                          rec[1], rec[2]);
+    return err == CL_SUCCESS ? SSMRT_OK : ssmrt_ocl_fail_cl(err, "clFinish");
 }
 
 /* Submits what is queued so the device starts while the host goes on. */
@@ -252,7 +223,6 @@ int ssmrt_ocl_api_timer_mark(void *device, uint32_t slot)
         return SSMRT_ERR_BACKEND;
     ssmrt_ocl_args a;
     ssmrt_ocl_args_begin(&a, k);
-    ssmrt_ocl_arg_mem(&a, dev->error_buf);
     size_t one = 1;
     cl_event ev = NULL;
     int st = ssmrt_ocl_launch(dev, &a, 1, &one, &one, &ev);

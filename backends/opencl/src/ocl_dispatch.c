@@ -12,54 +12,59 @@
 
 typedef struct op_entry {
     uint32_t kind;
-    uint8_t src[SSMRT_OP_MAX_SRC]; /* accepted dtypes per input (absent inputs pass) */
+    uint8_t min_src, min_dst;      /* leading slots that must be present */
+    uint8_t src[SSMRT_OP_MAX_SRC]; /* accepted dtypes per slot */
     uint8_t dst[SSMRT_OP_MAX_DST];
     ssmrt_ocl_op_fn fn;
 } op_entry;
 
 static const op_entry op_table[] = {
-    {SSMRT_OP_COPY, {ANY}, {ANY}, ssmrt_ocl_op_copy},
-    {SSMRT_OP_ADD, {F, F}, {F}, ssmrt_ocl_op_binary},
-    {SSMRT_OP_MUL, {F, F}, {F}, ssmrt_ocl_op_binary},
-    {SSMRT_OP_SCALE, {F}, {F}, ssmrt_ocl_op_unary},
-    {SSMRT_OP_SILU, {F}, {F}, ssmrt_ocl_op_unary},
-    {SSMRT_OP_SIGMOID, {F}, {F}, ssmrt_ocl_op_unary},
-    {SSMRT_OP_SOFTPLUS, {F}, {F}, ssmrt_ocl_op_unary},
-    {SSMRT_OP_GELU, {F}, {F}, ssmrt_ocl_op_unary},
-    {SSMRT_OP_EXP, {F}, {F}, ssmrt_ocl_op_unary},
-    {SSMRT_OP_SOFTMAX, {F}, {F}, ssmrt_ocl_op_softmax},
-    {SSMRT_OP_RMS_NORM, {F, F}, {F}, ssmrt_ocl_op_norm},
-    {SSMRT_OP_RMS_NORM_GATED, {F, F, F}, {F}, ssmrt_ocl_op_norm},
-    {SSMRT_OP_LAYER_NORM, {F, F, F}, {F}, ssmrt_ocl_op_norm},
-    {SSMRT_OP_MATMUL, {F, W, F}, {F}, ssmrt_ocl_op_matmul},
-    {SSMRT_OP_EMBEDDING, {W, I}, {F}, ssmrt_ocl_op_embedding},
-    {SSMRT_OP_TOPK_ROUTE, {F}, {F}, ssmrt_ocl_op_topk_route},
-    {SSMRT_OP_SELECTIVE_SCAN, {F, F, F, F, F, F, F, F, F}, {F, F}, ssmrt_ocl_op_selective_scan},
-    {SSMRT_OP_CONV1D_CAUSAL, {F, F, F, F}, {F, F}, ssmrt_ocl_op_conv1d_causal},
-    {SSMRT_OP_CONV_LONG, {F, F}, {F}, ssmrt_ocl_op_conv_long},
-    {SSMRT_OP_ATTENTION, {F, F, F}, {F}, ssmrt_ocl_op_attention},
+    {SSMRT_OP_COPY, 1, 1, {ANY}, {ANY}, ssmrt_ocl_op_copy},
+    {SSMRT_OP_ADD, 2, 1, {F, F}, {F}, ssmrt_ocl_op_binary},
+    {SSMRT_OP_MUL, 2, 1, {F, F}, {F}, ssmrt_ocl_op_binary},
+    {SSMRT_OP_SCALE, 1, 1, {F}, {F}, ssmrt_ocl_op_unary},
+    {SSMRT_OP_SILU, 1, 1, {F}, {F}, ssmrt_ocl_op_unary},
+    {SSMRT_OP_SIGMOID, 1, 1, {F}, {F}, ssmrt_ocl_op_unary},
+    {SSMRT_OP_SOFTPLUS, 1, 1, {F}, {F}, ssmrt_ocl_op_unary},
+    {SSMRT_OP_GELU, 1, 1, {F}, {F}, ssmrt_ocl_op_unary},
+    {SSMRT_OP_EXP, 1, 1, {F}, {F}, ssmrt_ocl_op_unary},
+    {SSMRT_OP_SOFTMAX, 1, 1, {F}, {F}, ssmrt_ocl_op_softmax},
+    {SSMRT_OP_RMS_NORM, 2, 1, {F, F}, {F}, ssmrt_ocl_op_norm},
+    {SSMRT_OP_RMS_NORM_GATED, 3, 1, {F, F, F}, {F}, ssmrt_ocl_op_norm},
+    {SSMRT_OP_LAYER_NORM, 2, 1, {F, F, F}, {F}, ssmrt_ocl_op_norm},
+    {SSMRT_OP_MATMUL, 2, 1, {F, W, F}, {F}, ssmrt_ocl_op_matmul},
+    {SSMRT_OP_EMBEDDING, 2, 1, {W, I}, {F}, ssmrt_ocl_op_embedding},
+    {SSMRT_OP_TOPK_ROUTE, 1, 1, {F}, {F}, ssmrt_ocl_op_topk_route},
+    {SSMRT_OP_SELECTIVE_SCAN, 5, 1, {F, F, F, F, F, F, F, F, F}, {F, F},
+     ssmrt_ocl_op_selective_scan},
+    {SSMRT_OP_CONV1D_CAUSAL, 2, 1, {F, F, F, F}, {F, F}, ssmrt_ocl_op_conv1d_causal},
+    {SSMRT_OP_CONV_LONG, 2, 1, {F, F}, {F}, ssmrt_ocl_op_conv_long},
+    {SSMRT_OP_ATTENTION, 3, 1, {F, F, F}, {F}, ssmrt_ocl_op_attention},
 };
 
-static int accepts(uint8_t mask, const ssmrt_tensor_desc *t)
+/* An absent optional input has ndim 0 (supports() gets no buffers at all). A
+ * present one in a slot whose mask is 0 matches nothing. */
+static int accepts(uint8_t mask, const ssmrt_tensor_desc *t, int required)
 {
-    if (!t->buffer)
-        return 1;
+    if (t->ndim == 0)
+        return !required;
     return t->dtype < SSMRT_DTYPE_COUNT && (mask & (1u << t->dtype)) != 0;
 }
 
 static const op_entry *lookup(const ssmrt_op *op)
 {
-    if (op->n_src > SSMRT_OP_MAX_SRC || op->n_dst > SSMRT_OP_MAX_DST)
+    if (op->struct_size < sizeof(ssmrt_op) || op->n_src > SSMRT_OP_MAX_SRC ||
+        op->n_dst > SSMRT_OP_MAX_DST)
         return NULL;
     for (size_t e = 0; e < sizeof op_table / sizeof op_table[0]; e++) {
         const op_entry *en = &op_table[e];
-        if (en->kind != op->kind)
+        if (en->kind != op->kind || op->n_src < en->min_src || op->n_dst < en->min_dst)
             continue;
         int ok = 1;
         for (uint32_t i = 0; i < op->n_src && ok; i++)
-            ok = accepts(en->src[i], &op->src[i]);
+            ok = accepts(en->src[i], &op->src[i], i < en->min_src);
         for (uint32_t i = 0; i < op->n_dst && ok; i++)
-            ok = accepts(en->dst[i], &op->dst[i]);
+            ok = accepts(en->dst[i], &op->dst[i], i < en->min_dst);
         if (ok)
             return en;
     }
@@ -123,8 +128,10 @@ void ssmrt_ocl_rows(const ssmrt_tensor_desc *t, int64_t *rows, int64_t *cols)
 
 int ssmrt_ocl_check_tensor(const ssmrt_tensor_desc *t, const char *what)
 {
+    if (t->ndim == 0)
+        return SSMRT_OK; /* absent */
     if (!t->buffer)
-        return SSMRT_OK;
+        return ssmrt_ocl_fail(SSMRT_ERR_INVALID_ARGUMENT, "%s has a shape but no buffer", what);
     if (t->ndim > SSMRT_MAX_DIMS || t->dtype >= SSMRT_DTYPE_COUNT)
         return ssmrt_ocl_fail(SSMRT_ERR_INVALID_ARGUMENT, "%s: bad descriptor (ndim %u, dtype %u)",
                               what, t->ndim, t->dtype);

@@ -57,7 +57,7 @@ void ssmrt_ocl_arg_local(ssmrt_ocl_args *a, size_t bytes)
 
 void ssmrt_ocl_arg_tensor(ssmrt_ocl_args *a, const ssmrt_tensor_desc *t)
 {
-    const ssmrt_ocl_buffer *b = t->buffer;
+    const ssmrt_ocl_buffer *b = t->ndim ? t->buffer : NULL; /* ndim 0: absent */
     size_t es = t->dtype == SSMRT_F16 || t->dtype == SSMRT_BF16 ? 2 : 4;
     ssmrt_ocl_arg_mem(a, b ? b->mem : NULL);
     ssmrt_ocl_arg_i64(a, b ? (int64_t)(t->offset / es) : 0);

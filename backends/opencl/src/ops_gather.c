@@ -26,12 +26,8 @@ int ssmrt_ocl_op_embedding(ssmrt_ocl_device *dev, const ssmrt_op *op)
     ssmrt_ocl_arg_i64(&a, M);
     ssmrt_ocl_arg_i64(&a, D);
     ssmrt_ocl_arg_i32(&a, (int32_t)V);
-    ssmrt_ocl_arg_mem(&a, dev->error_buf);
     size_t local = ssmrt_ocl_wg_size(k, 256), global = (size_t)(M * D);
-    int st = ssmrt_ocl_launch(dev, &a, 1, &global, &local, NULL);
-    if (st == SSMRT_OK)
-        dev->error_armed = 1; /* synchronize reads the record */
-    return st;
+    return ssmrt_ocl_launch(dev, &a, 1, &global, &local, NULL);
 }
 
 int ssmrt_ocl_op_topk_route(ssmrt_ocl_device *dev, const ssmrt_op *op)

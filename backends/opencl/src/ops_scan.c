@@ -31,14 +31,11 @@ static int scan_shapes(const ssmrt_op *op, scan_shape *s)
     if (ssmrt_ocl_numel(u) != BLH * s->P || ssmrt_ocl_numel(y) != BLH * s->P ||
         Bm->shape[0] != s->B || Bm->shape[1] != s->L || ssmrt_ocl_numel(Cm) != ssmrt_ocl_numel(Bm))
         return ssmrt_ocl_fail(SSMRT_ERR_SHAPE, "selective_scan: u, y, Bm, Cm do not fit delta");
-    int64_t na = ssmrt_ocl_numel(A);
-    if (na == s->H * s->N)
-        s->a_scalar = 0; /* [H, N]; with N == 1 it is also [H], the same numbers */
-    else if (na == s->H)
-        s->a_scalar = 1;
-    else
-        return ssmrt_ocl_fail(SSMRT_ERR_SHAPE, "selective_scan: A has %lld elements, not H*N or H",
-                              (long long)na);
+    /* [H, N] (Mamba-1, ndim 2) or [H] (Mamba-2, ndim 1). */
+    s->a_scalar = A->ndim == 1;
+    if (ssmrt_ocl_numel(A) != (s->a_scalar ? s->H : s->H * s->N))
+        return ssmrt_ocl_fail(SSMRT_ERR_SHAPE, "selective_scan: A has %lld elements, not %s",
+                              (long long)ssmrt_ocl_numel(A), s->a_scalar ? "H" : "H*N");
     if (s->H * s->P > INT32_MAX || s->N > 65536 || s->L > INT32_MAX)
         return ssmrt_ocl_fail(SSMRT_ERR_SHAPE, "selective_scan: sizes beyond the kernel's range");
     return SSMRT_OK;

@@ -73,6 +73,22 @@ static void test_copy(void)
     CHECK(raw[3] == 0 && raw[4] == -5 && raw[7] == 123456 && raw[8] == -2147483008 &&
               raw[10] == 16777216 && raw[13] == 0,
           "i32 copy values wrong (%d %d %d)", raw[4], raw[7], raw[8]);
+    /* i32 -> bf16 rounds once. */
+    float big[2] = {0, 0};
+    int32_t bigi[2] = {33685505, -33685505}; /* 2^25 + 2^17 + 1 */
+    int64_t two[1] = {2};
+    t_tensor bi = t_make(SSMRT_I32, 1, two, NULL), bo = t_make(SSMRT_BF16, 1, two, NULL);
+    T_vt->buffer_upload(T_dev, bi.buf, 0, bigi, sizeof bigi);
+    const t_tensor *s6[1] = {&bi}, *d6[1] = {&bo};
+    op = t_op(SSMRT_OP_COPY, 1, s6, 1, d6);
+    CHECK(t_run(&op) == 0, "i32 -> bf16: %s", T_last_error);
+    t_read(&bo, big);
+    /* Exact: 33619969 = 2^25 + 2^17 + 1 lies just above the midpoint 2^25 + 2^17 of the
+     * bf16 neighbours 2^25 and 2^25 + 2^18, so it rounds up; via f32 (which drops the
+     * +1) it would tie and round to even, down to 2^25. */
+    CHECK(big[0] == 33816576.0f && big[1] == -33816576.0f, "i32 -> bf16 rounded twice: %g %g",
+          big[0], big[1]);
+    t_free(&bi); t_free(&bo);
     t_free(&a); t_free(&h); t_free(&b); t_free(&y); t_free(&tt); t_free(&ia); t_free(&ib);
 }
 

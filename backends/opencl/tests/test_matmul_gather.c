@@ -83,18 +83,21 @@ static void test_embedding(void)
         CHECK(bad == 0, "embedding dtype %u: %d wrong", dts[di], bad);
         t_free(&tt);
     }
-    /* An id out of range is an error at synchronize, and the next run is clean. */
+    /* An id outside [0, V) gives a row of zeros (the ABI's rule). */
     float bad_ids[6] = {1, 2, 11, 0, -1, 4};
     t_tensor tb = t_make(SSMRT_I32, 2, is, bad_ids);
     t_tensor tt = t_make(SSMRT_F32, 2, ts, table);
     const t_tensor *s[2] = {&tt, &tb}, *d[1] = {&ty};
     ssmrt_op op = t_op(SSMRT_OP_EMBEDDING, 2, s, 1, d);
-    int st = t_run(&op);
-    CHECK(st == SSMRT_ERR_INVALID_ARGUMENT && strstr(T_last_error, "outside [0, 11)"),
-          "bad id: status %d, message '%s'", st, T_last_error);
-    const t_tensor *s2[2] = {&tt, &tid};
-    op = t_op(SSMRT_OP_EMBEDDING, 2, s2, 1, d);
-    CHECK(t_run(&op) == 0, "embedding after an error: %s", T_last_error);
+    CHECK(t_run(&op) == 0, "embedding with bad ids: %s", T_last_error);
+    t_read(&ty, got);
+    int bad = 0;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t dd = 0; dd < D; dd++) {
+            int id = (int)bad_ids[m];
+            bad += got[m * D + dd] != (id >= 0 && id < V ? table[id * D + dd] : 0.0f);
+        }
+    CHECK(bad == 0, "embedding with bad ids: %d wrong", bad);
     t_free(&tt); t_free(&tb); t_free(&tid); t_free(&ty);
 }
 
