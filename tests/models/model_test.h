@@ -53,6 +53,15 @@ static inline ssmrt_context *mt_context(void)
     return ctx;
 }
 
+/* "cpu", "vulkan", ... and "cpu-reference" for a float64 reference device. */
+static inline const char *mt_device_label(ssmrt_context *ctx)
+{
+    static char label[96];
+    const ssmrt_device_info *d = ssmrt_context_device(ctx);
+    snprintf(label, sizeof label, "%s%s", d->backend, d->is_reference ? "-reference" : "");
+    return label;
+}
+
 /* A host copy of a reference tensor as float (F32) or int32 (I32/I64). */
 static inline void *mt_read(const ssmrt_safetensors *st, const char *name, int want_int, int64_t *shape,
                      int *ndim)

@@ -148,7 +148,7 @@ int main(int argc, char **argv)
     const char *dir = argv[1];
     const double tol = argc > 2 ? atof(argv[2]) : 2e-3;
     ssmrt_context *ctx = mt_context();
-    const char *backend = ssmrt_context_device(ctx)->backend;
+    const char *backend = mt_device_label(ctx);
     const char *name = mt_name(dir);
 
     mt_ref r;

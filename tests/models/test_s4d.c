@@ -19,7 +19,7 @@ int main(int argc, char **argv)
     const char *dir = argv[1];
     const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
     ssmrt_context *ctx = mt_context();
-    const char *backend = ssmrt_context_device(ctx)->backend;
+    const char *backend = mt_device_label(ctx);
 
     char path[4096];
     snprintf(path, sizeof path, "%s/s4d.safetensors", dir);
