@@ -1,7 +1,6 @@
 #version 450
-// EMBEDDING, second pass: y[m, :] = table[ids[m], :] as f32 (TT, specialization
-// constant 3, is the table dtype). Writes nothing when the check pass flagged a
-// bad id.
+// EMBEDDING: y[m, :] = table[ids[m], :] as f32 (TT, specialization constant 3, is the
+// table dtype); an id outside [0, V) gives a row of zeros (ssmrt.h).
 #include "common.glsl"
 
 layout(constant_id = 3) const uint TT = 0;
@@ -11,12 +10,11 @@ layout(std430, binding = 0) readonly buffer T32 { uint t32[]; };
 layout(std430, binding = 0) readonly buffer T16 { uint16_t t16[]; };
 #endif
 layout(std430, binding = 1) readonly buffer Ids { int ids[]; };
-layout(std430, binding = 2) readonly buffer Status { uint status[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 
 layout(push_constant) uniform PC {
-    uint off_t, off_ids, off_status, off_y;
-    uint M, D;
+    uint off_t, off_ids, off_y;
+    uint M, D, V;
 } pc;
 
 float load_t(uint i) {
@@ -30,12 +28,11 @@ float load_t(uint i) {
 }
 
 void main() {
-    if ((status[pc.off_status] & 1u) != 0u) return;
     uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     uint n = pc.M * pc.D;
     for (uint i = gl_GlobalInvocationID.x; i < n; i += step) {
         uint m = i / pc.D, d = i % pc.D;
-        uint row = uint(ids[pc.off_ids + m]);
-        y[pc.off_y + i] = load_t(pc.off_t + row * pc.D + d);
+        int id = ids[pc.off_ids + m];
+        y[pc.off_y + i] = (id >= 0 && uint(id) < pc.V) ? load_t(pc.off_t + uint(id) * pc.D + d) : 0.0;
     }
 }

@@ -16,7 +16,6 @@ set(SSMRT_VK_SHADER_VARIANTS
   "matmul_s16|matmul.comp|-DSTORAGE16"
   "matvec|matvec.comp"
   "matvec_s16|matvec.comp|-DSTORAGE16"
-  "embedding_check|embedding_check.comp"
   "embedding|embedding.comp"
   "embedding_s16|embedding.comp|-DSTORAGE16"
   "topk_route|topk_route.comp"

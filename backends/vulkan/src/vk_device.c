@@ -247,18 +247,9 @@ static int create_internal_buffers(vk_device *d) {
                                      VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                      VK_BUFFER_USAGE_TRANSFER_DST_BIT;
     int rc = vk_buffer_create(d, 16, d->mem_buffers, d->buffers_mapped, usage, &d->dummy);
-    if (!rc) rc = vk_buffer_create(d, VK_STATUS_WORDS * 4, d->mem_staging, 1, usage, &d->status);
     if (!rc && !d->buffers_mapped)
         rc = vk_buffer_create(d, VK_STAGING_BYTES, d->mem_staging, 1, usage, &d->staging);
-    if (rc) return rc;
-    memset(d->status->mapped, 0, VK_STATUS_WORDS * 4);
-    if (!d->status->coherent) {
-        VkMappedMemoryRange mr = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
-                                  .memory = d->status->mem,
-                                  .size = VK_WHOLE_SIZE};
-        d->fn.vkFlushMappedMemoryRanges(d->dev, 1, &mr);
-    }
-    return 0;
+    return rc;
 }
 
 int vk_device_open(vk_backend *be, uint32_t index, vk_device **out) {
@@ -308,7 +299,6 @@ void vk_device_close(vk_device *d) {
         vk_pipeline_destroy_all(d);
         vk_buffer_destroy(d, d->staging);
         vk_buffer_destroy(d, d->dummy);
-        vk_buffer_destroy(d, d->status);
         if (d->queries) d->fn.vkDestroyQueryPool(d->dev, d->queries, NULL);
         if (d->cmd_pool) d->fn.vkDestroyCommandPool(d->dev, d->cmd_pool, NULL);
         if (d->layout) d->fn.vkDestroyPipelineLayout(d->dev, d->layout, NULL);

@@ -20,6 +20,7 @@ int vk_bind_tensor(vk_device *d, const ssmrt_tensor_desc *t, int write, vk_bindi
     (void)d;
     memset(out, 0, sizeof *out);
     if (!vk_desc_present(t)) return 0;
+    if (!t->buffer) return vk_error(SSMRT_ERR_INVALID_ARGUMENT, "vulkan: a tensor has no buffer");
     if (t->dtype >= SSMRT_DTYPE_COUNT || t->ndim > SSMRT_MAX_DIMS)
         return vk_error(SSMRT_ERR_INVALID_ARGUMENT, "vulkan: tensor with dtype %u and %u dims",
                         t->dtype, t->ndim);

@@ -227,7 +227,6 @@ typedef struct vk_device {
 
     vk_buffer *staging;            /* NULL on unified memory */
     vk_buffer *dummy;              /* bound to unused bindings */
-    vk_buffer *status;             /* device-side error flags (host visible) */
 
     VkQueryPool queries;
     uint8_t slot_written[VK_TIMER_SLOTS];
@@ -236,14 +235,6 @@ typedef struct vk_device {
     int lost;                      /* VK_ERROR_DEVICE_LOST seen: every call fails */
 } vk_device;
 
-/* Device-side status words (vk_device.status): set by kernels, read at sync. */
-enum {
-    VK_STATUS_FLAGS = 0,           /* bit VK_STATUS_BAD_ID: an embedding id out of range */
-    VK_STATUS_BAD_ID_VALUE = 1,
-    VK_STATUS_BAD_ID_POS = 2,
-    VK_STATUS_WORDS = 4
-};
-#define VK_STATUS_BAD_ID 1u
 
 /* ===================================================================== */
 /* Shared helpers                                                         */

@@ -1,6 +1,6 @@
 /*
  * vk_op_linalg.c: host side of MATMUL (matmul.comp tiled, matvec.comp for at most
- * 8 rows) and EMBEDDING (embedding_check.comp then embedding.comp).
+ * 8 rows) and EMBEDDING (embedding.comp).
  */
 #include "vk_internal.h"
 
@@ -50,30 +50,17 @@ int vk_op_embedding(vk_device *d, const ssmrt_op *op) {
     if (t->ndim != 2) return shape_fail(op, "table must be 2-d [V, D]");
     int64_t V = t->shape[0], D = t->shape[1], M = vk_desc_numel(ids);
     if (vk_desc_numel(y) != M * D) return shape_fail(op, "dst is not [M, D]");
-    if (M == 0) return 0;
+    if (M == 0 || D == 0) return 0;
     if (V > INT32_MAX) return shape_fail(op, "table has more rows than an i32 id can index");
-    vk_binding st = {.buf = d->status, .offset = 0, .bytes = VK_STATUS_WORDS * 4, .esize = 4, .write = 1};
-    vk_binding b[4];
-    int rc = vk_bind_tensor(d, ids, 0, &b[0]);
-    if (rc) return rc;
-    b[1] = st;
-    struct {
-        uint32_t M, V;
-    } pcc = {(uint32_t)M, (uint32_t)V};
-    vk_pipeline_key kc = vk_key(VK_K_EMBED_CHECK, 64, 1, 1, 0, NULL);
-    if ((rc = vk_dispatch(d, &kc, b, 2, &pcc, sizeof pcc, vk_groups(d, (uint64_t)M, 64), 1, 1)))
-        return rc;
-    if (D == 0) return 0;
-    rc = vk_bind_tensor(d, t, 0, &b[0]);
+    vk_binding b[3];
+    int rc = vk_bind_tensor(d, V ? t : NULL, 0, &b[0]);
     if (!rc) rc = vk_bind_tensor(d, ids, 0, &b[1]);
-    if (!rc) rc = vk_bind_tensor(d, y, 1, &b[3]);
+    if (!rc) rc = vk_bind_tensor(d, y, 1, &b[2]);
     if (rc) return rc;
-    b[2] = st;
-    b[2].write = 0;
     struct {
-        uint32_t M, D;
-    } pc = {(uint32_t)M, (uint32_t)D};
+        uint32_t M, D, V;
+    } pc = {(uint32_t)M, (uint32_t)D, (uint32_t)V};
     uint32_t tt = t->dtype;
     vk_pipeline_key key = vk_key(vk_kernel16(d, VK_K_EMBED, VK_K_EMBED_S16), 256, 1, 1, 1, &tt);
-    return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, vk_groups(d, (uint64_t)(M * D), 256), 1, 1);
+    return vk_dispatch(d, &key, b, 3, &pc, sizeof pc, vk_groups(d, (uint64_t)(M * D), 256), 1, 1);
 }

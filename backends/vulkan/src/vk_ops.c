@@ -56,7 +56,9 @@ static const vk_op_row k_table[] = {
     {SSMRT_OP_ATTENTION, 3, 1, {M_F32, M_F32, M_F32}, {M_F32}, vk_op_attention},
 };
 
-int vk_desc_present(const ssmrt_tensor_desc *t) { return t && t->buffer != NULL; }
+/* Present: a buffer (at enqueue) or dims (the host asks supports() while building
+ * a graph, before intermediates have buffers). Absent inputs are all zero. */
+int vk_desc_present(const ssmrt_tensor_desc *t) { return t && (t->buffer != NULL || t->ndim != 0); }
 
 int vk_opt_src(const ssmrt_op *op, uint32_t i) { return op->n_src > i && vk_desc_present(&op->src[i]); }
 int vk_opt_dst(const ssmrt_op *op, uint32_t i) { return op->n_dst > i && vk_desc_present(&op->dst[i]); }

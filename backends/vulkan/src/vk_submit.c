@@ -178,31 +178,6 @@ int vk_submit_flush(vk_device *d) {
     return 0;
 }
 
-/* Reads and clears the device-side status words; an error set by a kernel
- * (an embedding id out of range) becomes this synchronize's failure. */
-static int check_status(vk_device *d) {
-    volatile uint32_t *w = d->status->mapped;
-    if (!d->status->coherent) {
-        VkMappedMemoryRange mr = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
-                                  .memory = d->status->mem,
-                                  .size = VK_WHOLE_SIZE};
-        d->fn.vkInvalidateMappedMemoryRanges(d->dev, 1, &mr);
-    }
-    uint32_t flags = w[VK_STATUS_FLAGS];
-    if (!flags) return 0;
-    int32_t id = (int32_t)w[VK_STATUS_BAD_ID_VALUE];
-    uint32_t pos = w[VK_STATUS_BAD_ID_POS];
-    for (uint32_t i = 0; i < VK_STATUS_WORDS; i++) w[i] = 0;
-    if (!d->status->coherent) {
-        VkMappedMemoryRange mr = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
-                                  .memory = d->status->mem,
-                                  .size = VK_WHOLE_SIZE};
-        d->fn.vkFlushMappedMemoryRanges(d->dev, 1, &mr);
-    }
-    return vk_error(SSMRT_ERR_INVALID_ARGUMENT,
-                    "vulkan: embedding: id %d at position %u is outside the table", (int)id, pos);
-}
-
 int vk_submit_wait(vk_device *d) {
     int rc = vk_submit_flush(d);
     for (uint32_t i = 0; i < d->n_frames; i++) {
@@ -216,7 +191,6 @@ int vk_submit_wait(vk_device *d) {
         for (uint32_t k = 0; k < f->n_pools; k++) d->fn.vkResetDescriptorPool(d->dev, f->pools[k], 0);
         f->state = VK_FRAME_FREE;
     }
-    if (!rc) rc = check_status(d);
     return rc;
 }
 
