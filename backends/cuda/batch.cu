@@ -1,0 +1,248 @@
+/*
+ * batch.cu: CUDA-graph replay of repeated batches, synchronize and timers.
+ *
+ * The host brackets a graph's ops with begin_batch / end_batch. A decode step
+ * enqueues the same ops on the same device addresses every token, and launching
+ * a few hundred small kernels one by one costs more host time than the GPU
+ * spends on them. So the plugin remembers the op list of the last batch; when a
+ * batch repeats it op for op (same kinds, dtypes, shapes, strides, params and
+ * resolved device addresses), the ops are held back instead of launched, and at
+ * end_batch the batch is captured once into a CUDA graph (stream capture) and
+ * from then on replayed with a single cudaGraphLaunch.
+ *
+ * Holding back is safe because everything that must observe the stream in
+ * order (transfers, buffer copies and fills, synchronize, timers, frees) first
+ * flushes the held ops, which also ends matching for the rest of that batch.
+ * A batch that differs from the last one (a growing KV cache, another shape)
+ * runs its ops directly as they are enqueued and becomes the list remembered.
+ * Comparing resolved addresses rather than buffer handles means a replayed graph
+ * can only ever touch memory that the current batch names.
+ */
+#include <string.h>
+
+#include "cuda_backend.h"
+
+/* The identity of an op for replay: everything a kernel reads from the op. */
+typedef struct cuda_op_key {
+    uint32_t kind, n_src, n_dst, pad;
+    struct {
+        uint64_t addr;
+        uint32_t dtype, ndim;
+        int64_t shape[SSMRT_MAX_DIMS], stride[SSMRT_MAX_DIMS];
+    } t[SSMRT_OP_MAX_SRC + SSMRT_OP_MAX_DST];
+    uint8_t params[sizeof(ssmrt_op_params)];
+} cuda_op_key;
+
+typedef struct cuda_rec {
+    cuda_op_key key;
+    ssmrt_op op;
+} cuda_rec;
+
+typedef struct cuda_batch {
+    int active;        /* between begin_batch and end_batch */
+    int matching;      /* every op so far equals the remembered list and is held */
+    int graphs_off;    /* a capture failed once: run batches directly from then on */
+    uint32_t n_rec, cap_rec, n_held;
+    cuda_rec *rec;     /* this batch */
+    uint32_t n_prev, cap_prev;
+    cuda_rec *prev;    /* the last batch */
+    cudaGraphExec_t exec; /* graph of prev, once it has repeated */
+} cuda_batch;
+
+static void key_make(cuda_op_key *k, const ssmrt_op *op) {
+    memset(k, 0, sizeof *k);
+    k->kind = op->kind;
+    k->n_src = op->n_src;
+    k->n_dst = op->n_dst;
+    for (uint32_t i = 0; i < op->n_src + op->n_dst; i++) {
+        const ssmrt_tensor_desc *d = i < op->n_src ? &op->src[i] : &op->dst[i - op->n_src];
+        if (!cuda_desc_present(d)) continue;
+        k->t[i].addr = (uint64_t)(uintptr_t)cuda_desc_ptr(d);
+        k->t[i].dtype = d->dtype;
+        k->t[i].ndim = d->ndim;
+        for (uint32_t j = 0; j < d->ndim && j < SSMRT_MAX_DIMS; j++) {
+            k->t[i].shape[j] = d->shape[j];
+            k->t[i].stride[j] = d->stride[j];
+        }
+    }
+    memcpy(k->params, &op->params, sizeof k->params);
+}
+
+static int launch_held(cuda_device *dev, cuda_batch *b) {
+    int rc = 0;
+    for (uint32_t i = 0; i < b->n_held && !rc; i++) rc = cuda_dispatch_launch(dev, &b->rec[i].op);
+    b->n_held = 0;
+    return rc;
+}
+
+int cuda_batch_flush(cuda_device *dev) {
+    cuda_batch *b = dev->batch;
+    if (!b || !b->active || !b->matching) return 0;
+    b->matching = 0;
+    return launch_held(dev, b);
+}
+
+static int ensure_cap(cuda_rec **arr, uint32_t *cap, uint32_t need) {
+    if (need <= *cap) return 0;
+    uint32_t ncap = *cap ? *cap * 2 : 64;
+    while (ncap < need) ncap *= 2;
+    cuda_rec *n = (cuda_rec *)cuda_host_alloc((size_t)ncap * sizeof *n);
+    if (!n) return -1;
+    if (*arr) {
+        memcpy(n, *arr, (size_t)*cap * sizeof *n);
+        cuda_host_free(*arr);
+    }
+    *arr = n;
+    *cap = ncap;
+    return 0;
+}
+
+int cuda_batch_record(cuda_device *dev, const ssmrt_op *op, int *status) {
+    cuda_batch *b = dev->batch;
+    *status = 0;
+    if (!b || !b->active) return 0;
+    if (ensure_cap(&b->rec, &b->cap_rec, b->n_rec + 1)) {
+        /* No memory to remember the batch: run it directly and forget it. */
+        *status = cuda_batch_flush(dev);
+        b->n_prev = 0;
+        b->n_rec = 0;
+        b->active = 0;
+        return *status != 0;
+    }
+    cuda_rec *r = &b->rec[b->n_rec++];
+    key_make(&r->key, op);
+    r->op = *op;
+    if (b->matching && b->n_rec <= b->n_prev &&
+        memcmp(&r->key, &b->prev[b->n_rec - 1].key, sizeof r->key) == 0) {
+        b->n_held = b->n_rec;
+        return 1;
+    }
+    if (b->matching) {
+        b->matching = 0;
+        /* The earlier ops were held; the caller launches this one after them. */
+        *status = launch_held(dev, b);
+        if (*status) return 1;
+    }
+    return 0;
+}
+
+int cuda_begin_batch(void *device) {
+    cuda_device *dev = (cuda_device *)device;
+    if (!dev->batch) {
+        dev->batch = (cuda_batch *)cuda_host_alloc(sizeof(cuda_batch));
+        if (!dev->batch) return 0; /* batching is an optimisation: run without it */
+        memset(dev->batch, 0, sizeof(cuda_batch));
+    }
+    cuda_batch *b = dev->batch;
+    if (b->active) {
+        int rc = cuda_end_batch(device);
+        if (rc) return rc;
+    }
+    b->active = 1;
+    b->n_rec = 0;
+    b->n_held = 0;
+    b->matching = !b->graphs_off && b->n_prev > 0;
+    return 0;
+}
+
+/* Captures the held ops into b->exec. Returns 0 on success; on failure the ops
+ * are not launched and the capture state is cleaned up. */
+static int capture(cuda_device *dev, cuda_batch *b) {
+    cudaGraph_t graph = NULL;
+    cudaError_t err = cudaStreamBeginCapture(dev->stream, cudaStreamCaptureModeThreadLocal);
+    if (err != cudaSuccess) return cuda_check(err, "cudaStreamBeginCapture");
+    int rc = 0;
+    for (uint32_t i = 0; i < b->n_held && !rc; i++) rc = cuda_dispatch_launch(dev, &b->rec[i].op);
+    err = cudaStreamEndCapture(dev->stream, &graph);
+    if (!rc && err != cudaSuccess) rc = cuda_check(err, "cudaStreamEndCapture");
+    if (!rc) rc = cuda_check(cudaGraphInstantiate(&b->exec, graph, 0), "cudaGraphInstantiate");
+    if (graph) cudaGraphDestroy(graph);
+    if (rc) {
+        b->exec = NULL;
+        cudaGetLastError();
+    }
+    return rc;
+}
+
+int cuda_end_batch(void *device) {
+    cuda_device *dev = (cuda_device *)device;
+    cuda_batch *b = dev->batch;
+    if (!b || !b->active) return 0;
+    b->active = 0;
+    int rc = 0;
+    if (b->matching && b->n_rec == b->n_prev && b->n_held == b->n_rec) {
+        /* The same batch again: replay it as one graph. */
+        if (!b->exec && capture(dev, b)) {
+            cuda_log(SSMRT_LOG_WARN, "cuda: graph capture failed, running batches op by op");
+            b->graphs_off = 1;
+            return launch_held(dev, b);
+        }
+        b->n_held = 0;
+        return cuda_check(cudaGraphLaunch(b->exec, dev->stream), "cudaGraphLaunch");
+    }
+    if (b->matching) rc = launch_held(dev, b); /* a shorter batch: a prefix matched */
+    b->matching = 0;
+    /* Remember this batch; the graph of the old one is of no further use. */
+    if (b->exec) {
+        cudaGraphExecDestroy(b->exec);
+        b->exec = NULL;
+    }
+    cuda_rec *t = b->prev;
+    uint32_t tc = b->cap_prev;
+    b->prev = b->rec;
+    b->cap_prev = b->cap_rec;
+    b->n_prev = b->n_rec;
+    b->rec = t;
+    b->cap_rec = tc;
+    b->n_rec = 0;
+    return rc;
+}
+
+void cuda_batch_destroy(cuda_device *dev) {
+    cuda_batch *b = dev->batch;
+    if (!b) return;
+    if (b->exec) cudaGraphExecDestroy(b->exec);
+    cuda_host_free(b->rec);
+    cuda_host_free(b->prev);
+    cuda_host_free(b);
+    dev->batch = NULL;
+}
+
+/* ===================================================================== */
+/* Synchronize and timers                                                 */
+/* ===================================================================== */
+
+int cuda_synchronize(void *device) {
+    cuda_device *dev = (cuda_device *)device;
+    int rc = cuda_batch_flush(dev);
+    if (rc) return rc;
+    rc = cuda_check(cudaStreamSynchronize(dev->stream), "synchronize");
+    if (!rc) rc = cuda_check(cudaGetLastError(), "synchronize");
+    return rc;
+}
+
+int cuda_timer_mark(void *device, uint32_t slot) {
+    cuda_device *dev = (cuda_device *)device;
+    if (slot >= CUDA_TIMER_SLOTS)
+        return cuda_error(SSMRT_ERR_INVALID_ARGUMENT, "cuda: timer slot %u (max %d)", slot,
+                          CUDA_TIMER_SLOTS - 1);
+    int rc = cuda_batch_flush(dev);
+    if (rc) return rc;
+    rc = cuda_check(cudaEventRecord(dev->timers[slot], dev->stream), "timer mark");
+    if (!rc) dev->timer_set[slot] = 1;
+    return rc;
+}
+
+int cuda_timer_read(void *device, uint32_t slot_begin, uint32_t slot_end, double *out_ns) {
+    cuda_device *dev = (cuda_device *)device;
+    if (slot_begin >= CUDA_TIMER_SLOTS || slot_end >= CUDA_TIMER_SLOTS ||
+        !dev->timer_set[slot_begin] || !dev->timer_set[slot_end])
+        return cuda_error(SSMRT_ERR_INVALID_ARGUMENT, "cuda: timer slots %u..%u not marked",
+                          slot_begin, slot_end);
+    int rc = cuda_check(cudaEventSynchronize(dev->timers[slot_end]), "timer read");
+    float ms = 0.0f;
+    if (!rc) rc = cuda_check(cudaEventElapsedTime(&ms, dev->timers[slot_begin], dev->timers[slot_end]),
+                             "timer read");
+    if (!rc) *out_ns = (double)ms * 1e6;
+    return rc;
+}

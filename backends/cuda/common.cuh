@@ -1,0 +1,82 @@
+/*
+ * common.cuh: device-side helpers shared by the kernel files: element loads and
+ * stores per dtype, warp and block reductions, launch geometry.
+ */
+#ifndef SSMRT_CUDA_COMMON_CUH
+#define SSMRT_CUDA_COMMON_CUH
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <stdint.h>
+
+#include "cuda_backend.h"
+
+#define CUDA_LOG2E 1.4426950408889634f
+
+/* Grid size for a grid-stride loop over n elements: enough blocks to fill the
+ * GPU a few times over, never more than the hardware allows. */
+static inline unsigned cuda_grid_for(int64_t n, int threads) {
+    int64_t blocks = (n + threads - 1) / threads;
+    if (blocks > 65535 * 8) blocks = 65535 * 8;
+    return (unsigned)(blocks < 1 ? 1 : blocks);
+}
+
+/* ---- element conversion ------------------------------------------------ */
+
+__device__ __forceinline__ float cuda_to_f32(float x) { return x; }
+__device__ __forceinline__ float cuda_to_f32(__half x) { return __half2float(x); }
+__device__ __forceinline__ float cuda_to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+/* ---- reductions --------------------------------------------------------- */
+
+__device__ __forceinline__ float cuda_warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float cuda_warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+/* Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread
+ * gets the result. scratch: 32 floats of shared memory. */
+__device__ __forceinline__ float cuda_block_sum(float v, float *scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    v = cuda_warp_sum(v);
+    __syncthreads(); /* scratch may still be read by a previous reduction */
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < nwarps ? scratch[lane] : 0.0f;
+    return cuda_warp_sum(v);
+}
+
+__device__ __forceinline__ float cuda_block_max(float v, float *scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    v = cuda_warp_max(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < nwarps ? scratch[lane] : -INFINITY;
+    return cuda_warp_max(v);
+}
+
+/* ---- math ------------------------------------------------------------------ */
+
+/* 2^x on the special-function unit (MUFU.EX2): relative error ~2^-22. */
+__device__ __forceinline__ float cuda_ex2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+/* log(1+exp(x)) with PyTorch's threshold: x itself above 20. */
+__device__ __forceinline__ float cuda_softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+
+__device__ __forceinline__ float cuda_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+__device__ __forceinline__ float cuda_silu(float x) { return x / (1.0f + expf(-x)); }
+
+#endif /* SSMRT_CUDA_COMMON_CUH */

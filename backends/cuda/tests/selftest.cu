@@ -1,0 +1,377 @@
+/*
+ * selftest.cu: what the conformance suite cannot see of the CUDA plugin.
+ *
+ *  - Every lane layout and both kernels (chunked, short) of the selective scan,
+ *    including the benchmark-only layouts, against a float64 reference, with
+ *    state_out aliasing state; the bf16-activation scan against the same.
+ *  - CUDA-graph replay of batches: a decode-like batch run repeatedly (direct,
+ *    then captured, then replayed) with new inputs uploaded between runs gives
+ *    bit-identical results to the same ops run without batching.
+ *  - Errors: a shape mismatch is SSMRT_ERR_SHAPE with a message; timers work.
+ *
+ * Exit status 0 on success, 1 on failure, 77 (skipped) when no CUDA device
+ * starts (no driver), printing the plugin's reason.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "../cuda_backend.h"
+#include "selftest.h"
+
+extern "C" int ssmrt_backend_entry(const ssmrt_host_api *, uint32_t, uint32_t *,
+                                   const ssmrt_backend_vtable **);
+
+static char g_err[1024];
+static int g_failures;
+
+static void host_log(ssmrt_log_level level, const char *fmt, ...) {
+    (void)level;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+static void host_report(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_err, sizeof g_err, fmt, ap);
+    va_end(ap);
+}
+static void *host_alloc(size_t n) { return malloc(n ? n : 1); }
+static void host_free(void *p) { free(p); }
+
+static const ssmrt_backend_vtable *vt;
+static void *g_dev;
+
+#define CHECK(cond, ...)                                  \
+    do {                                                  \
+        if (!(cond)) {                                    \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                 \
+            fprintf(stderr, " [%s]\n", g_err);            \
+            g_failures++;                                 \
+        }                                                 \
+    } while (0)
+
+/* ---- buffers and descriptors ---------------------------------------------- */
+
+static uint32_t g_seed = 12345;
+static float frand(float lo, float hi) {
+    g_seed = g_seed * 1664525u + 1013904223u;
+    return lo + (hi - lo) * (float)((g_seed >> 8) & 0xffffff) / 16777216.0f;
+}
+static float *rand_vec(int64_t n, float lo, float hi) {
+    float *v = (float *)malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++) v[i] = frand(lo, hi);
+    return v;
+}
+
+static void desc(ssmrt_tensor_desc *d, void *buf, uint32_t dtype, int ndim, const int64_t *shape) {
+    memset(d, 0, sizeof *d);
+    d->buffer = buf;
+    d->dtype = dtype;
+    d->ndim = (uint32_t)ndim;
+    int64_t s = 1;
+    for (int i = ndim - 1; i >= 0; i--) {
+        d->shape[i] = shape[i];
+        d->stride[i] = s;
+        s *= shape[i];
+    }
+}
+
+/* Uploads n floats as dtype (f32 or bf16, rounding to nearest even); returns the
+ * buffer. If rounded is given, it receives the values as stored. */
+static void *upload(const float *x, int64_t n, uint32_t dtype, float *rounded) {
+    void *buf = NULL;
+    size_t es = dtype == SSMRT_F32 ? 4 : 2;
+    int rc = vt->buffer_alloc(g_dev, (uint64_t)n * es, &buf);
+    CHECK(rc == 0, "buffer_alloc");
+    if (dtype == SSMRT_F32) {
+        vt->buffer_upload(g_dev, buf, 0, x, (uint64_t)n * 4);
+        if (rounded) memcpy(rounded, x, sizeof(float) * (size_t)n);
+    } else {
+        __nv_bfloat16 *h = (__nv_bfloat16 *)malloc(2 * (size_t)(n ? n : 1));
+        for (int64_t i = 0; i < n; i++) {
+            h[i] = __float2bfloat16_rn(x[i]);
+            if (rounded) rounded[i] = __bfloat162float(h[i]);
+        }
+        vt->buffer_upload(g_dev, buf, 0, h, (uint64_t)n * 2);
+        free(h);
+    }
+    return buf;
+}
+
+static void download_f32(void *buf, uint32_t dtype, float *out, int64_t n) {
+    if (dtype == SSMRT_F32) {
+        vt->buffer_download(g_dev, buf, 0, out, (uint64_t)n * 4);
+        return;
+    }
+    __nv_bfloat16 *h = (__nv_bfloat16 *)malloc(2 * (size_t)(n ? n : 1));
+    vt->buffer_download(g_dev, buf, 0, h, (uint64_t)n * 2);
+    for (int64_t i = 0; i < n; i++) out[i] = __bfloat162float(h[i]);
+    free(h);
+}
+
+/* max |a - ref| / max(1, max |ref|) */
+static double rel_err(const float *a, const double *ref, int64_t n) {
+    double e = 0.0, m = 1.0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - ref[i]);
+        if (!(d <= e)) e = d; /* NaN propagates */
+        if (fabs(ref[i]) > m) m = fabs(ref[i]);
+    }
+    return e / m;
+}
+
+/* ---- selective scan ---------------------------------------------------------- */
+
+static void scan_test(const scan_case *c, uint32_t act, double tol, const int *cfgs, int ncfg) {
+    int64_t HP = c->H * c->P, nu = c->B * c->L * HP, nd = c->B * c->L * c->H;
+    int64_t nbc = c->B * c->L * c->G * c->N, na = c->mamba2 ? c->H : c->H * c->N;
+    int64_t ns = c->B * HP * c->N;
+    float *u = rand_vec(nu, -1.0f, 1.0f);
+    float *delta = c->softplus ? rand_vec(nd, -2.0f, 1.0f) : rand_vec(nd, 0.01f, 0.5f);
+    float *A = rand_vec(na, -4.0f, -0.5f);
+    float *Bm = rand_vec(nbc, -1.0f, 1.0f), *Cm = rand_vec(nbc, -1.0f, 1.0f);
+    float *D = rand_vec(c->H, -1.0f, 1.0f), *z = rand_vec(nu, -3.0f, 3.0f);
+    float *bias = rand_vec(c->H, -0.5f, 0.5f), *st = rand_vec(ns, -1.0f, 1.0f);
+    /* Inputs as the device stores them (bf16 rounding), for the reference. */
+    void *bu = upload(u, nu, act, u), *bdl = upload(delta, nd, act, delta);
+    void *bB = upload(Bm, nbc, act, Bm), *bC = upload(Cm, nbc, act, Cm);
+    void *bz = upload(z, nu, act, z);
+    void *bA = upload(A, na, SSMRT_F32, NULL), *bD = upload(D, c->H, SSMRT_F32, NULL);
+    void *bbias = upload(bias, c->H, SSMRT_F32, NULL);
+    void *bst = NULL, *by = NULL;
+    vt->buffer_alloc(g_dev, (uint64_t)ns * 4, &bst);
+    vt->buffer_alloc(g_dev, (uint64_t)nu * 4, &by);
+    double *ry = (double *)malloc(sizeof(double) * (size_t)nu);
+    double *rs = (double *)malloc(sizeof(double) * (size_t)ns);
+    ref_selective_scan(c, u, delta, A, Bm, Cm, c->with_d ? D : NULL, c->with_z ? z : NULL,
+                       c->with_bias ? bias : NULL, c->with_state ? st : NULL, ry, rs);
+    float *gy = (float *)malloc(sizeof(float) * (size_t)nu), *gs = (float *)malloc(sizeof(float) * (size_t)ns);
+
+    ssmrt_op op;
+    memset(&op, 0, sizeof op);
+    op.struct_size = sizeof op;
+    op.kind = SSMRT_OP_SELECTIVE_SCAN;
+    op.n_src = SSMRT_SCAN_NSRC;
+    op.n_dst = 2;
+    int64_t su[4] = {c->B, c->L, c->H, c->P}, sd[3] = {c->B, c->L, c->H};
+    int64_t sbc[4] = {c->B, c->L, c->G, c->N}, sa[2] = {c->H, c->N}, sh[1] = {c->H};
+    int64_t sst[4] = {c->B, c->H, c->P, c->N};
+    desc(&op.src[SSMRT_SCAN_U], bu, act, 4, su);
+    desc(&op.src[SSMRT_SCAN_DELTA], bdl, act, 3, sd);
+    desc(&op.src[SSMRT_SCAN_A], bA, SSMRT_F32, c->mamba2 ? 1 : 2, sa);
+    desc(&op.src[SSMRT_SCAN_B], bB, act, 4, sbc);
+    desc(&op.src[SSMRT_SCAN_C], bC, act, 4, sbc);
+    if (c->with_d) desc(&op.src[SSMRT_SCAN_D], bD, SSMRT_F32, 1, sh);
+    if (c->with_z) desc(&op.src[SSMRT_SCAN_Z], bz, act, 4, su);
+    if (c->with_bias) desc(&op.src[SSMRT_SCAN_DELTA_BIAS], bbias, SSMRT_F32, 1, sh);
+    if (c->with_state) desc(&op.src[SSMRT_SCAN_STATE], bst, SSMRT_F32, 4, sst);
+    desc(&op.dst[0], by, act, 4, su);
+    desc(&op.dst[1], bst, SSMRT_F32, 4, sst); /* aliases the input state */
+    op.params.scan.delta_softplus = c->softplus;
+
+    for (int k = 0; k < ncfg; k++)
+        for (int chunked = 0; chunked <= 1; chunked++) {
+            vt->buffer_upload(g_dev, bst, 0, st, (uint64_t)ns * 4);
+            int rc = act == SSMRT_F32 ? cuda_scan_run_f32((cuda_device *)g_dev, &op, cfgs[k], chunked)
+                                      : cuda_scan_run_bf16((cuda_device *)g_dev, &op, cfgs[k], chunked);
+            if (!rc) rc = vt->synchronize(g_dev);
+            CHECK(rc == 0, "scan run cfg %d chunked %d", cfgs[k], chunked);
+            download_f32(by, act, gy, nu);
+            download_f32(bst, SSMRT_F32, gs, ns);
+            double ey = rel_err(gy, ry, nu), es = rel_err(gs, rs, ns);
+            printf("scan %s B=%lld L=%lld H=%lld P=%lld G=%lld N=%lld %s cfg %d %s: y err %.2e, "
+                   "state err %.2e\n",
+                   c->mamba2 ? "mamba2" : "mamba1", (long long)c->B, (long long)c->L,
+                   (long long)c->H, (long long)c->P, (long long)c->G, (long long)c->N,
+                   act == SSMRT_F32 ? "f32" : "bf16", cfgs[k], chunked ? "chunked" : "short", ey, es);
+            /* The state is f32 in both cases; y of a bf16 scan is rounded to bf16. */
+            CHECK(ey <= tol && es <= (act == SSMRT_F32 ? tol : 3e-5), "scan error above %.1e", tol);
+        }
+    void *bufs[] = {bu, bdl, bB, bC, bz, bA, bD, bbias, bst, by};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) vt->buffer_free(g_dev, bufs[i]);
+    free(u); free(delta); free(A); free(Bm); free(Cm); free(D); free(z); free(bias); free(st);
+    free(ry); free(rs); free(gy); free(gs);
+}
+
+static void scan_tests(void) {
+    /* Tolerance: ~70 f32 ulps relative to the output scale for memories of ~15
+     * steps (the conformance suite's bound, doubled); bf16 outputs add 2^-9. */
+    const double tol = 2e-5;
+    int small[] = {-1, 6, 7, 8}, def[] = {-1};
+    scan_case m1 = {2, 100, 13, 1, 1, 16, 0, 1, 1, 1, 1, 1};
+    scan_test(&m1, SSMRT_F32, tol, small, 4);
+    scan_case m1b = {1, 37, 12, 1, 3, 5, 0, 0, 0, 0, 0, 1};
+    scan_test(&m1b, SSMRT_F32, tol, def, 1);
+    scan_case m1c = {2, 3, 7, 1, 1, 16, 0, 1, 1, 1, 1, 0};
+    scan_test(&m1c, SSMRT_F32, tol, small, 4);
+    scan_case m2 = {2, 67, 6, 8, 2, 64, 1, 1, 1, 1, 1, 1};
+    scan_test(&m2, SSMRT_F32, tol, def, 1);
+    scan_case m2b = {1, 45, 4, 16, 1, 128, 1, 1, 1, 1, 0, 1};
+    scan_test(&m2b, SSMRT_F32, tol, def, 1);
+    scan_case m2c = {1, 20, 2, 4, 1, 200, 1, 1, 0, 1, 1, 1};
+    scan_test(&m2c, SSMRT_F32, tol, def, 1);
+    scan_case m2d = {1, 40, 3, 5, 1, 32, 0, 1, 1, 1, 1, 1}; /* Mamba-1 A with P > 1 */
+    scan_test(&m2d, SSMRT_F32, tol, def, 1);
+    scan_test(&m1, SSMRT_BF16, tol + ldexp(1.0, -8), small, 4);
+}
+
+/* ---- graph replay -------------------------------------------------------------- */
+
+static void make_ops(ssmrt_op ops[3], void *x, void *w, void *nw, void *t1, void *t2, void *dl,
+                     void *A, void *st, void *y) {
+    memset(ops, 0, 3 * sizeof(ssmrt_op));
+    for (int i = 0; i < 3; i++) ops[i].struct_size = sizeof(ssmrt_op);
+    int64_t s164[2] = {1, 64}, s64[1] = {64}, sw[2] = {48, 64}, s148[2] = {1, 48};
+    ops[0].kind = SSMRT_OP_RMS_NORM;
+    ops[0].n_src = 2;
+    ops[0].n_dst = 1;
+    desc(&ops[0].src[0], x, SSMRT_F32, 2, s164);
+    desc(&ops[0].src[1], nw, SSMRT_F32, 1, s64);
+    desc(&ops[0].dst[0], t1, SSMRT_F32, 2, s164);
+    ops[0].params.norm.eps = 1e-5f;
+    ops[1].kind = SSMRT_OP_MATMUL;
+    ops[1].n_src = 3;
+    ops[1].n_dst = 1;
+    desc(&ops[1].src[0], t1, SSMRT_F32, 2, s164);
+    desc(&ops[1].src[1], w, SSMRT_F16, 2, sw);
+    desc(&ops[1].dst[0], t2, SSMRT_F32, 2, s148);
+    ops[2].kind = SSMRT_OP_SELECTIVE_SCAN;
+    ops[2].n_src = SSMRT_SCAN_NSRC;
+    ops[2].n_dst = 2;
+    int64_t su[3] = {1, 1, 48}, sbc[4] = {1, 1, 1, 16}, sa[2] = {48, 16}, sst[4] = {1, 48, 1, 16};
+    desc(&ops[2].src[SSMRT_SCAN_U], t2, SSMRT_F32, 3, su);
+    desc(&ops[2].src[SSMRT_SCAN_DELTA], dl, SSMRT_F32, 3, su);
+    desc(&ops[2].src[SSMRT_SCAN_A], A, SSMRT_F32, 2, sa);
+    desc(&ops[2].src[SSMRT_SCAN_B], dl, SSMRT_F32, 4, sbc);
+    desc(&ops[2].src[SSMRT_SCAN_C], x, SSMRT_F32, 4, sbc);
+    desc(&ops[2].src[SSMRT_SCAN_STATE], st, SSMRT_F32, 4, sst);
+    desc(&ops[2].dst[0], y, SSMRT_F32, 3, su);
+    desc(&ops[2].dst[1], st, SSMRT_F32, 4, sst);
+    ops[2].params.scan.delta_softplus = 1;
+}
+
+static void replay_test(void) {
+    void *x, *w, *nw, *t1, *t2, *dl, *A, *st[2], *y[2];
+    float *hx = rand_vec(64, -1, 1), *hnw = rand_vec(64, 0.5f, 1.5f), *hdl = rand_vec(48, -1, 1);
+    float *hA = rand_vec(48 * 16, -2, -0.5f), *hw = rand_vec(48 * 64, -0.2f, 0.2f);
+    __half hwh[48 * 64];
+    for (int i = 0; i < 48 * 64; i++) hwh[i] = __float2half_rn(hw[i]);
+    x = upload(hx, 64, SSMRT_F32, NULL);
+    nw = upload(hnw, 64, SSMRT_F32, NULL);
+    dl = upload(hdl, 48, SSMRT_F32, NULL);
+    A = upload(hA, 48 * 16, SSMRT_F32, NULL);
+    vt->buffer_alloc(g_dev, sizeof hwh, &w);
+    vt->buffer_upload(g_dev, w, 0, hwh, sizeof hwh);
+    vt->buffer_alloc(g_dev, 64 * 4, &t1);
+    vt->buffer_alloc(g_dev, 48 * 4, &t2);
+    for (int i = 0; i < 2; i++) {
+        vt->buffer_alloc(g_dev, 48 * 16 * 4, &st[i]);
+        vt->buffer_fill_zero(g_dev, st[i], 0, 48 * 16 * 4);
+        vt->buffer_alloc(g_dev, 48 * 4, &y[i]);
+    }
+    ssmrt_op ops[2][3];
+    make_ops(ops[0], x, w, nw, t1, t2, dl, A, st[0], y[0]); /* batched */
+    make_ops(ops[1], x, w, nw, t1, t2, dl, A, st[1], y[1]); /* direct */
+    float ya[48], yb[48], sa[48 * 16], sb[48 * 16];
+    for (int step = 0; step < 6; step++) {
+        for (int i = 0; i < 64; i++) hx[i] = frand(-1, 1);
+        vt->buffer_upload(g_dev, x, 0, hx, sizeof(float) * 64);
+        int rc = vt->begin_batch(g_dev);
+        for (int i = 0; i < 3 && !rc; i++) rc = vt->enqueue(g_dev, &ops[0][i]);
+        if (!rc) rc = vt->end_batch(g_dev);
+        for (int i = 0; i < 3 && !rc; i++) rc = vt->enqueue(g_dev, &ops[1][i]);
+        if (!rc) rc = vt->synchronize(g_dev);
+        CHECK(rc == 0, "replay step %d", step);
+        vt->buffer_download(g_dev, y[0], 0, ya, sizeof ya);
+        vt->buffer_download(g_dev, y[1], 0, yb, sizeof yb);
+        vt->buffer_download(g_dev, st[0], 0, sa, sizeof sa);
+        vt->buffer_download(g_dev, st[1], 0, sb, sizeof sb);
+        CHECK(memcmp(ya, yb, sizeof ya) == 0 && memcmp(sa, sb, sizeof sa) == 0,
+              "batched step %d differs from direct", step);
+    }
+    printf("graph replay: 6 decode-like batches (direct, captured, replayed x4) match direct runs\n");
+    void *bufs[] = {x, w, nw, t1, t2, dl, A, st[0], st[1], y[0], y[1]};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) vt->buffer_free(g_dev, bufs[i]);
+    free(hx); free(hnw); free(hdl); free(hA); free(hw);
+}
+
+static void error_tests(void) {
+    void *a = NULL, *b = NULL;
+    vt->buffer_alloc(g_dev, 64, &a);
+    vt->buffer_alloc(g_dev, 64, &b);
+    ssmrt_op op;
+    memset(&op, 0, sizeof op);
+    op.struct_size = sizeof op;
+    op.kind = SSMRT_OP_SOFTMAX;
+    op.n_src = op.n_dst = 1;
+    int64_t s1[1] = {16}, s2[1] = {8};
+    desc(&op.src[0], a, SSMRT_F32, 1, s1);
+    desc(&op.dst[0], b, SSMRT_F32, 1, s2);
+    g_err[0] = 0;
+    int rc = vt->enqueue(g_dev, &op);
+    CHECK(rc == SSMRT_ERR_SHAPE && strstr(g_err, "softmax"), "shape error, got %d", rc);
+    desc(&op.dst[0], b, SSMRT_F32, 1, s1);
+    op.dst[0].offset = 8; /* 16 floats from byte 8 overrun the 64-byte buffer */
+    rc = vt->enqueue(g_dev, &op);
+    CHECK(rc == SSMRT_ERR_INVALID_ARGUMENT, "bounds error, got %d", rc);
+    op.src[0].dtype = SSMRT_BF16;
+    CHECK(vt->supports(g_dev, &op) == 0, "softmax of bf16 claimed");
+    op.src[0].dtype = SSMRT_F32;
+    op.dst[0].offset = 0;
+    double ns = 0;
+    rc = vt->timer_mark(g_dev, 0);
+    if (!rc) rc = vt->enqueue(g_dev, &op);
+    if (!rc) rc = vt->timer_mark(g_dev, 1);
+    if (!rc) rc = vt->timer_read(g_dev, 0, 1, &ns);
+    CHECK(rc == 0 && ns >= 0.0, "timers");
+    vt->buffer_free(g_dev, a);
+    vt->buffer_free(g_dev, b);
+}
+
+int main(void) {
+    ssmrt_host_api host;
+    memset(&host, 0, sizeof host);
+    host.struct_size = sizeof host;
+    host.abi_version = SSMRT_BACKEND_ABI_VERSION;
+    host.log = host_log;
+    host.report_error = host_report;
+    host.alloc = host_alloc;
+    host.free = host_free;
+    host.log_level = SSMRT_LOG_WARN;
+    uint32_t ver = 0;
+    if (ssmrt_backend_entry(&host, SSMRT_BACKEND_ABI_VERSION, &ver, &vt)) {
+        fprintf(stderr, "entry refused: %s\n", g_err);
+        return 1;
+    }
+    void *be = NULL;
+    if (vt->init(&be)) {
+        printf("SKIP: %s\n", g_err);
+        return 77;
+    }
+    ssmrt_backend_device_props props;
+    memset(&props, 0, sizeof props);
+    props.struct_size = sizeof props;
+    vt->device_props(be, 0, &props);
+    printf("device: %s, %s, %s\n", props.name, props.driver_version, props.api_version);
+    if (vt->device_open(be, 0, &g_dev)) {
+        fprintf(stderr, "device_open: %s\n", g_err);
+        return 1;
+    }
+    scan_tests();
+    replay_test();
+    error_tests();
+    vt->device_close(g_dev);
+    vt->shutdown(be);
+    printf("%s: %d failure(s)\n", g_failures ? "FAIL" : "PASS", g_failures);
+    return g_failures ? 1 : 0;
+}
