@@ -1,6 +1,6 @@
 /* A Mamba decode step must cost the same at any position and its state must not
  * grow: prefill to 1K tokens, time decode steps; prefill on to 64K, time again.
- * Checks that the state bytes are equal and that the median step time at 64K is
+ * Checks that the state bytes and the device memory in use are equal, and that the median step time at 64K is
  * within 2x of the one at 1K (a step that scanned the history would be ~64x slower;
  * the factor 2 leaves room for a shared, noisy machine). Prints both speeds.
  * usage: test_decode_scaling MODEL_DIR [CONTEXT_SMALL CONTEXT_LARGE STEPS] */
@@ -78,8 +78,8 @@ int main(int argc, char **argv)
     fill_to(s, small, info->vocab_size, ids, chunk);
     const uint64_t bytes_small = ssmrt_session_state_bytes(s);
     uint64_t mem_small, mem_large, peak;
-    ssmrt_context_memory(ctx, &mem_small, &peak);
     double t_small = decode_median(s, info->vocab_size, steps);
+    ssmrt_context_memory(ctx, &mem_small, &peak);
 
     double t0 = now();
     fill_to(s, large, info->vocab_size, ids, chunk);
@@ -97,6 +97,8 @@ int main(int argc, char **argv)
            (long long)small, (unsigned long long)mem_large, (long long)large);
     MT_CHECK(bytes_small == bytes_large, "state grew from %llu to %llu bytes",
              (unsigned long long)bytes_small, (unsigned long long)bytes_large);
+    MT_CHECK(mem_small == mem_large, "device memory grew from %llu to %llu bytes",
+             (unsigned long long)mem_small, (unsigned long long)mem_large);
     MT_CHECK(t_large <= 2.0 * t_small, "decode step at %lld takes %.3g s, at %lld %.3g s",
              (long long)large, t_large, (long long)small, t_small);
 

@@ -9,7 +9,8 @@
  * Prefill and decode run the same graph builder; decode is n = 1. For models without
  * attention the graph does not depend on the position, so graphs are cached by
  * (n, all_logits) and a decode step re-runs the same graph: constant work and memory
- * per token at any position. Attention layers read a cache prefix that grows with the
+ * per token at any position. Prefill graphs (n > 1) are kept only for the chunks of
+ * one call, then released with their activation memory. Attention layers read a cache prefix that grows with the
  * position, so their graphs are rebuilt per call. */
 #include <string.h>
 
@@ -312,5 +313,11 @@ SSMRT_API ssmrt_status ssmrt_session_forward(ssmrt_session *s, const int32_t *to
         const int64_t c = n - start < chunk ? n - start : chunk;
         st = session_chunk(s, tokens, n, start, c, logits, last_logits);
     }
+    /* Prefill graphs hold activation arenas proportional to their chunk; release them
+     * so decoding keeps only the small decode graph (chunks within this call reused
+     * theirs already). */
+    for (int i = 0; i < SESSION_CACHE; i++)
+        if (s->cache[i].graph && s->cache[i].n > 1)
+            session_graph_clear(&s->cache[i]);
     return st;
 }
