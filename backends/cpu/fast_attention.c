@@ -36,7 +36,6 @@ static const float *row_of(const float *base, const int64_t *s, int64_t b, int64
     return buf;
 }
 
-CPU_SIMD_CLONES
 static float dot(const float *a, const float *b, int64_t n) {
     v8f acc = v8_set1(0.0f);
     int64_t i = 0;
@@ -47,7 +46,6 @@ static float dot(const float *a, const float *b, int64_t n) {
 }
 
 /* Online-softmax update of one query with n scores s[] against value rows vr[]. */
-CPU_SIMD_CLONES
 static void attn_update(float *s, int64_t n, const float *const *vr, int64_t Dv, float *m,
                         float *l, float *acc) {
     float bm = s[0];

@@ -15,17 +15,19 @@
 #include "fast_math.h"
 
 #define LT 32 /* conv1d time steps per task */
+/* Outputs larger than this are written with non-temporal stores: they cannot
+ * stay in cache anyway, and a plain store would first read every line. */
+#define STREAM_MIN_BYTES (8u << 20)
 
 typedef struct conv_args {
     const float *x, *wt, *bias, *state;
     float *y;
     cpu_conv_dims d;
-    int silu;
+    int silu, stream;
 } conv_args;
 
 /* Steps [l0, l1) of batch row b; each step reads xx rows l .. l+W-1, where xx is
  * the W-1 state steps followed by x (so x row l-W+1+j is tap j). */
-CPU_SIMD_CLONES
 static void conv1d_rows(const conv_args *a, int64_t b, int64_t l0, int64_t l1) {
     const int64_t D = a->d.D, W = a->d.W, S = W - 1, L = a->d.L;
     const int64_t Dv = D & ~(int64_t)7;
@@ -34,11 +36,15 @@ static void conv1d_rows(const conv_args *a, int64_t b, int64_t l0, int64_t l1) {
         if (l >= S) {
             const float *x0 = a->x + (b * L + l - S) * D; /* tap 0 */
             int64_t c = 0;
+            int stream = a->stream && ((uintptr_t)yr & 31) == 0;
             for (; c < Dv; c += 8) {
                 v8f acc = a->bias ? v8_load(a->bias + c) : v8_set1(0.0f);
                 for (int64_t j = 0; j < W; j++) acc += v8_load(a->wt + j * D + c) * v8_load(x0 + j * D + c);
                 if (a->silu) acc = v8_silu(acc);
-                v8_store(yr + c, acc);
+                if (stream)
+                    v8_stream(yr + c, acc);
+                else
+                    v8_store(yr + c, acc);
             }
             for (; c < D; c++) {
                 float acc = a->bias ? a->bias[c] : 0.0f;
@@ -79,12 +85,15 @@ int cpu_fast_conv1d_causal(const ssmrt_op *op) {
     a.state = d->has_state ? cpu_desc_ptr(&op->src[SSMRT_CONV_STATE]) : NULL;
     a.y = cpu_desc_ptr(&op->dst[0]);
     a.silu = op->params.conv.silu != 0;
+    /* Streaming needs every row 32-byte aligned, so D % 8 == 0. */
+    a.stream = (uint64_t)(d->B * L * D) * 4 >= STREAM_MIN_BYTES && D % 8 == 0;
 
     int64_t per_b = (L + LT - 1) / LT, tasks = d->B * per_b;
 #pragma omp parallel for schedule(static) if (tasks > 1 && d->B * L * D >= 32768)
     for (int64_t t = 0; t < tasks; t++) {
         int64_t b = t / per_b, l0 = (t % per_b) * LT, l1 = l0 + LT < L ? l0 + LT : L;
         conv1d_rows(&a, b, l0, l1);
+        v8_stream_fence(); /* this thread's streamed rows are visible after the loop */
     }
     cpu_scratch_free(wt);
 
@@ -110,7 +119,6 @@ int cpu_fast_conv1d_causal(const ssmrt_op *op) {
 #define DB 64 /* channels per conv_long task: 8 vectors of accumulators */
 
 /* Channels [c0, c0 + DB) of batch row b (c0 + DB <= D): y[l] = sum_{j<=l} k[j] x[l-j]. */
-CPU_SIMD_CLONES
 static void conv_long_block(const float *x, const float *kt, float *y, int64_t L, int64_t D,
                             int64_t c0) {
     for (int64_t l = 0; l < L; l++) {

@@ -16,7 +16,6 @@
 
 /* ---- binary -------------------------------------------------------------- */
 
-CPU_SIMD_CLONES
 static void binary_row(int mul, const float *a, const float *b, int b_scalar, float *y,
                        int64_t n) {
     if (b_scalar) {
@@ -63,7 +62,6 @@ int cpu_fast_binary(const ssmrt_op *op) {
 
 /* ---- unary ----------------------------------------------------------------- */
 
-CPU_SIMD_CLONES
 static void unary_chunk(uint32_t kind, float alpha, float beta, const float *x, float *y,
                         int64_t n) {
     int64_t i = 0;
@@ -113,7 +111,6 @@ int cpu_fast_unary(const ssmrt_op *op) {
 
 /* ---- softmax ------------------------------------------------------------- */
 
-CPU_SIMD_CLONES
 static void softmax_row(const float *x, float *y, int64_t n) {
     int64_t i = 0;
     v8f vm = v8_set1(-__builtin_inff());

@@ -4,8 +4,9 @@
  *
  * Both operands are read along k, so the kernel is a block of dot products: a
  * 2 x 4 tile of (rows of x) x (rows of w) keeps 8 accumulators of 8 lanes in
- * registers, and k is cut into panels so the 64 rows of w a thread works on stay
- * in L2 while every row of x passes over them. Threads split the n range.
+ * registers, and k is cut into panels so 64 rows of w stay in L2 while every
+ * row of x passes over them. Single-threaded: fast_matmul.c gives each thread
+ * its own slice.
  */
 #include "fast_kernels.h"
 #include "fast_math.h"
@@ -13,7 +14,6 @@
 #define KC 512  /* k panel */
 #define NC 64   /* rows of w per task */
 
-CPU_SIMD_CLONES
 static void tile_2x4(const float *x0, const float *x1, const float *w, int64_t ldw, int64_t kc,
                      float out[2][4]) {
     v8f a00 = v8_set1(0), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00,
@@ -37,7 +37,6 @@ static void tile_2x4(const float *x0, const float *x1, const float *w, int64_t l
         for (int j = 0; j < 4; j++) out[i][j] = r[i][j];
 }
 
-CPU_SIMD_CLONES
 static float dot(const float *a, const float *b, int64_t n) {
     v8f acc = v8_set1(0);
     int64_t k = 0;
@@ -50,7 +49,6 @@ static float dot(const float *a, const float *b, int64_t n) {
 void cpu_gemm_own(int64_t M, int64_t N, int64_t K, const float *x, int64_t ldx, const float *w,
                   int64_t ldw, float *y, int64_t ldy) {
     int64_t tasks = (N + NC - 1) / NC;
-#pragma omp parallel for schedule(dynamic, 1) if (M * N * K >= 65536)
     for (int64_t t = 0; t < tasks; t++) {
         int64_t n0 = t * NC, n1 = n0 + NC < N ? n0 + NC : N;
         for (int64_t m = 0; m < M; m++)

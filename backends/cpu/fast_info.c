@@ -8,10 +8,21 @@
 #include "fast_kernels.h"
 
 #ifdef SSMRT_CPU_HAVE_CBLAS
-/* OpenBLAS names itself through this call; other BLAS libraries do not have it,
- * so it is declared weak and used only when present. */
+/* OpenBLAS extensions; other BLAS libraries do not have them, so they are weak
+ * and used only when present. */
 extern char *openblas_get_config(void) __attribute__((weak));
+extern void openblas_set_num_threads(int n) __attribute__((weak));
 #endif
+
+void cpu_fast_init(void) {
+#ifdef SSMRT_CPU_HAVE_CBLAS
+    /* OpenBLAS's pthread workers spin for a long while after each call; beside
+     * the OpenMP team of the other kernels they would halve every op on a small
+     * machine. The plugin threads GEMMs itself, so the BLAS runs on one. This
+     * is process-wide: a host that uses the same OpenBLAS sees it too. */
+    if (openblas_set_num_threads) openblas_set_num_threads(1);
+#endif
+}
 
 void cpu_fast_api_version(char *out, size_t cap) {
     char threads[32] = "single-threaded";
@@ -36,10 +47,8 @@ void cpu_fast_api_version(char *out, size_t cap) {
 }
 
 uint32_t cpu_fast_simd_lanes(void) {
-#if defined(__x86_64__)
-    /* The kernels carry an x86-64-v3 (AVX2 + FMA) clone beside the baseline. */
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 8 : 4;
+#ifdef SSMRT_CPU_VARIANTS
+    return cpu_fast_has_v3() ? 8 : 4; /* AVX2 or SSE registers of f32 */
 #else
     return 4;
 #endif

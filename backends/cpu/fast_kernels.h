@@ -10,11 +10,17 @@
 #include <stddef.h>
 
 #include "cpu_internal.h"
+#include "fast_variant.h"
 
 /* "C11 + OpenMP 4.5 + OpenBLAS 0.3.21" for the device props. */
 void cpu_fast_api_version(char *out, size_t cap);
 /* f32 lanes of the widest SIMD path the kernels take on this CPU. */
 uint32_t cpu_fast_simd_lanes(void);
+/* Once per process, before any kernel: keeps the BLAS single-threaded, since
+ * the plugin's own threads split every GEMM (fast_matmul.c). */
+void cpu_fast_init(void);
+/* 1 if the CPU runs the x86-64-v3 copy of the kernels (fast_dispatch.c). */
+int cpu_fast_has_v3(void);
 
 int cpu_fast_copy(const ssmrt_op *op);
 int cpu_fast_binary(const ssmrt_op *op);
@@ -32,7 +38,7 @@ int cpu_fast_conv_long(const ssmrt_op *op);
 int cpu_fast_attention(const ssmrt_op *op);
 
 /* y[m, n] = sum_k x[m, k] * w[n, k] with the plugin's own blocked kernel
- * (fast_gemm.c); used for matmul when the build has no CBLAS. */
+ * (fast_gemm.c), single-threaded; used for matmul when the build has no CBLAS. */
 void cpu_gemm_own(int64_t M, int64_t N, int64_t K, const float *x, int64_t ldx, const float *w,
                   int64_t ldw, float *y, int64_t ldy);
 

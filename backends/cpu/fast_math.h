@@ -2,27 +2,23 @@
  * fast_math.h: 8-lane f32 vectors (GCC vector extensions) and a vectorised exp
  * for the fast kernels.
  *
- * The build never uses -march: hot loops carry CPU_SIMD_CLONES, which makes GCC
- * emit an x86-64-v3 (AVX2 + FMA) clone beside the baseline and pick one at load
- * time, so the binary runs on any x86-64. On the baseline a v8f is two SSE
- * registers. These helpers are static inline so they are compiled into each
- * clone with that clone's instruction set.
+ * The build never uses -march for the whole plugin: on x86-64 these kernels are
+ * compiled once for the baseline and once for x86-64-v3 (AVX2 + FMA), and the
+ * copy is chosen at load time (fast_variant.h), so the binary runs on any
+ * x86-64. On the baseline a v8f is two SSE registers.
  */
 #ifndef SSMRT_CPU_FAST_MATH_H
 #define SSMRT_CPU_FAST_MATH_H
 
 #include <stdint.h>
 #include <string.h>
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CPU_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define CPU_SIMD_CLONES
+#if defined(__SSE__)
+#include <immintrin.h>
 #endif
 
 /* Every helper taking or returning a v8f is always_inline, so no vector crosses a
- * real call and the baseline clone's "AVX vector return without AVX changes the
- * ABI" note does not apply. */
+ * real call and the baseline's "AVX vector return without AVX changes the ABI"
+ * note does not apply. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 typedef float v8f __attribute__((vector_size(32)));
@@ -36,6 +32,25 @@ CPU_INLINE v8f v8_load(const float *p) {
     return v;
 }
 CPU_INLINE void v8_store(float *p, v8f v) { memcpy(p, &v, sizeof v); }
+/* Non-temporal store of 8 floats to a 32-byte aligned address: for outputs far
+ * larger than the caches, so writing them neither reads the lines first nor
+ * evicts the inputs. Callers fence with v8_stream_fence() when done. */
+CPU_INLINE void v8_stream(float *p, v8f v) {
+#if defined(__AVX__)
+    _mm256_stream_ps(p, (__m256)v);
+#elif defined(__SSE__)
+    _mm_stream_ps(p, (__m128){v[0], v[1], v[2], v[3]});
+    _mm_stream_ps(p + 4, (__m128){v[4], v[5], v[6], v[7]});
+#else
+    v8_store(p, v);
+#endif
+}
+CPU_INLINE void v8_stream_fence(void) {
+#if defined(__SSE__)
+    _mm_sfence();
+#endif
+}
+
 CPU_INLINE v8f v8_set1(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
 CPU_INLINE v8f v8_select(v8i mask, v8f a, v8f b) { /* mask ? a : b, lane-wise */
     return (v8f)(((v8i)a & mask) | ((v8i)b & ~mask));
@@ -113,6 +128,31 @@ CPU_INLINE v8f v8_softplus(v8f x) {
     v8f l = v8_log(v8_select(one, v8_set1(2.0f), u)) * e / den;
     l = v8_select(one, e, l);
     return v8_select(x > v8_set1(20.0f), x, l);
+}
+
+/* exp(x) for the scan's decay factors exp(dt * A), where it is the whole cost of
+ * Mamba-1's op: v8_exp's polynomial, but x is clamped to [-87.34, 88.37] instead
+ * of masked, so an underflow comes out as about FLT_MIN rather than 0 (absolute
+ * error < 1.2e-38) and 2^n needs a single multiply. Not for the EXP op. */
+CPU_INLINE v8f v8_exp_decay(v8f x) {
+    const v8f lo = v8_set1(-87.33654475f), hi = v8_set1(88.37626266f);
+    x = v8_select(x < lo, lo, x);
+    x = v8_select(x > hi, hi, x);
+    const v8f magic = v8_set1(12582912.0f);
+    v8f t = x * v8_set1(1.44269504088896341f) + magic;
+    v8f n = t - magic;
+    v8f r = x - n * v8_set1(0.693359375f) - n * v8_set1(-2.12194440e-4f);
+    v8f p = v8_set1(1.9875691500E-4f);
+    p = p * r + v8_set1(1.3981999507E-3f);
+    p = p * r + v8_set1(8.3334519073E-3f);
+    p = p * r + v8_set1(4.1665795894E-2f);
+    p = p * r + v8_set1(1.6666665459E-1f);
+    p = p * r + v8_set1(5.0000001201E-1f);
+    v8f y = p * r * r + r + v8_set1(1.0f);
+    /* t's low mantissa bits hold n + 2^22 + 2^23: shifting (t - magic + 127) works
+     * on the integer bits directly. */
+    v8i e = ((v8i)t - (v8i)magic + 127) << 23;
+    return y * (v8f)e;
 }
 
 CPU_INLINE v8f v8_sigmoid(v8f x) { return v8_set1(1.0f) / (v8_set1(1.0f) + v8_exp(-x)); }

@@ -13,7 +13,6 @@
 
 #define PAR_MIN 32768
 
-CPU_SIMD_CLONES
 static float sum_sq(const float *x, int64_t n) {
     v8f acc = v8_set1(0.0f);
     int64_t i = 0;
@@ -26,7 +25,6 @@ static float sum_sq(const float *x, int64_t n) {
     return s;
 }
 
-CPU_SIMD_CLONES
 static void scale_by_weight(const float *x, float inv, const float *w, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = x[i] * inv * w[i];
 }
@@ -48,7 +46,6 @@ int cpu_fast_rms_norm(const ssmrt_op *op) {
     return 0;
 }
 
-CPU_SIMD_CLONES
 static void gate_row(const float *x, const float *z, float *v, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) v8_store(v + i, v8_load(x + i) * v8_silu(v8_load(z + i)));
@@ -80,7 +77,6 @@ int cpu_fast_rms_norm_gated(const ssmrt_op *op) {
     return 0;
 }
 
-CPU_SIMD_CLONES
 static void layer_norm_row(const float *x, const float *w, const float *b, float *y, int64_t n,
                            float eps) {
     v8f acc = v8_set1(0.0f);

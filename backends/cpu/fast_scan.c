@@ -30,54 +30,62 @@ typedef struct scan_args {
     int softplus;
 } scan_args;
 
-/* dt (and dA for a per-head A) of heads [h0, h0 + nh) for steps [l0, l0 + lc). */
-CPU_SIMD_CLONES
-static void scan_dt_chunk(const scan_args *a, int64_t b, int64_t l0, int64_t lc, int64_t h0,
-                          int64_t nh, float *dt, float *dA) {
+/* What a task knows about its channels, computed once so the time loops do no
+ * index divisions. Arrays are padded to CW with zeros. */
+typedef struct scan_task_info {
+    int64_t b, c0, cw, h0, nh;
+    int32_t hoff[CW];  /* head of channel i, minus h0 */
+    int64_t boff[CW];  /* offset of channel i's group row within a B/C step: g * N */
+    float hbias[CW];   /* delta_bias of head h0 + j */
+    float hA[CW];      /* A[h0 + j] when A is per head */
+    float Dc[CW];      /* Dskip of channel i */
+} scan_task_info;
+
+/* dt = softplus(delta + bias) (and dA = exp(dt * A[h]) for a per-head A) of the
+ * task's heads for steps [l0, l0 + lc), into dt[l * CW + j] and dA[l * CW + j]. */
+static void scan_dt_chunk(const scan_args *a, const scan_task_info *ti, int64_t l0, int64_t lc,
+                          float *dt, float *dA) {
     const cpu_scan_dims *d = &a->d;
     for (int64_t l = 0; l < lc; l++) {
-        const float *del = a->delta + (b * d->L + l0 + l) * d->H + h0;
-        float *o = dt + l * CW, *oa = dA + l * CW;
-        for (int64_t j = 0; j < nh; j += 8) {
-            float tmp[8] = {0}, bias[8] = {0}, Ah[8] = {0};
-            int64_t n = nh - j < 8 ? nh - j : 8;
-            for (int64_t k = 0; k < n; k++) {
-                tmp[k] = del[j + k];
-                if (a->bias) bias[k] = a->bias[h0 + j + k];
-                if (d->a_per_head) Ah[k] = a->A[h0 + j + k];
+        const float *del = a->delta + (ti->b * d->L + l0 + l) * d->H + ti->h0;
+        for (int64_t j = 0; j < ti->nh; j += 8) {
+            v8f v;
+            if (j + 8 <= ti->nh) {
+                v = v8_load(del + j);
+            } else { /* last partial vector of heads */
+                float tmp[8] = {0};
+                for (int64_t k = 0; k < ti->nh - j; k++) tmp[k] = del[j + k];
+                v = v8_load(tmp);
             }
-            v8f v = v8_load(tmp) + v8_load(bias);
+            v += v8_load(ti->hbias + j);
             if (a->softplus) v = v8_softplus(v);
-            v8f e = v8_exp(v * v8_load(Ah));
-            for (int64_t k = 0; k < n; k++) {
-                o[j + k] = v[k];
-                oa[j + k] = e[k];
-            }
+            v8_store(dt + l * CW + j, v);
+            if (d->a_per_head) v8_store(dA + l * CW + j, v8_exp(v * v8_load(ti->hA + j)));
         }
     }
 }
 
-/* The recurrence of channels [c0, c0 + cw) over steps [l0, l0 + lc); writes the
- * bare sum_n s*C of each step and channel to ys[l * CW + i]. */
-CPU_SIMD_CLONES
-static void scan_recur_chunk(const scan_args *a, int64_t b, int64_t l0, int64_t lc, int64_t c0,
-                             int64_t cw, const float *dt, const float *dA, float *st, float *ys) {
+/* The recurrence of the task's channels over steps [l0, l0 + lc), vectorised
+ * across the state dim n (any A form, any grouping); writes the bare
+ * sum_n s*C of each step and channel to ys[l * CW + i]. State: st[i * N + n]. */
+static void scan_recur_chunk(const scan_args *a, const scan_task_info *ti, int64_t l0, int64_t lc,
+                             const float *dt, const float *dA, float *st, float *ys) {
     const cpu_scan_dims *d = &a->d;
-    const int64_t N = d->N, Nv = N & ~(int64_t)7, HP = d->H * d->P, hpg = d->H / d->G;
-    const int64_t h0 = c0 / d->P;
+    const int64_t N = d->N, Nv = N & ~(int64_t)7, HP = d->H * d->P;
     for (int64_t l = 0; l < lc; l++) {
-        int64_t t = b * d->L + l0 + l;
-        const float *urow = a->u + t * HP + c0;
+        int64_t t = ti->b * d->L + l0 + l;
+        const float *urow = a->u + t * HP + ti->c0;
+        const float *Bt = a->Bm + t * d->G * N, *Ct = a->Cm + t * d->G * N;
         if (l + 8 < lc) __builtin_prefetch(urow + 8 * HP);
-        for (int64_t i = 0; i < cw; i++) {
-            int64_t c = c0 + i, h = c / d->P, g = h / hpg;
-            float dtv = dt[l * CW + (h - h0)], dtu = dtv * urow[i];
-            const float *Bl = a->Bm + (t * d->G + g) * N, *Cl = a->Cm + (t * d->G + g) * N;
+        for (int64_t i = 0; i < ti->cw; i++) {
+            int64_t hj = ti->hoff[i];
+            float dtv = dt[l * CW + hj], dtu = dtv * urow[i];
+            const float *Bl = Bt + ti->boff[i], *Cl = Ct + ti->boff[i];
             float *s = st + i * N;
             v8f acc = v8_set1(0.0f), vdtu = v8_set1(dtu);
             float tail = 0.0f;
             if (d->a_per_head) {
-                float e = dA[l * CW + (h - h0)];
+                float e = dA[l * CW + hj];
                 v8f ve = v8_set1(e);
                 int64_t n = 0;
                 for (; n < Nv; n += 8) {
@@ -90,7 +98,7 @@ static void scan_recur_chunk(const scan_args *a, int64_t b, int64_t l0, int64_t 
                     tail += s[n] * Cl[n];
                 }
             } else {
-                const float *Ah = a->A + h * N;
+                const float *Ah = a->A + (ti->h0 + hj) * N;
                 v8f vdt = v8_set1(dtv);
                 int64_t n = 0;
                 for (; n < Nv; n += 8) {
@@ -108,53 +116,128 @@ static void scan_recur_chunk(const scan_args *a, int64_t b, int64_t l0, int64_t 
     }
 }
 
+/* The same recurrence for Mamba-1's per-(h, n) A when all channels of the task
+ * share one group: vectorised across channels instead. State st[n * CW + i],
+ * At[n * CW + i] = A[h(i), n], dtc[l * CW + i] = dt of channel i (zero past cw,
+ * which keeps those lanes' states at 0). A step costs N * CW/8 vector exps, no
+ * horizontal sums, and B, C are broadcast scalars. */
+static void scan_recur_chunk_cv(const scan_args *a, const scan_task_info *ti, int64_t l0,
+                                int64_t lc, const float *dtc, const float *At, float *st,
+                                float *ys) {
+    const cpu_scan_dims *d = &a->d;
+    const int64_t N = d->N, HP = d->H * d->P;
+    for (int64_t l = 0; l < lc; l++) {
+        int64_t t = ti->b * d->L + l0 + l;
+        const float *urow = a->u + t * HP + ti->c0;
+        if (l + 8 < lc) __builtin_prefetch(urow + 8 * HP);
+        v8f u0, u1;
+        if (ti->cw == CW) {
+            u0 = v8_load(urow);
+            u1 = v8_load(urow + 8);
+        } else {
+            float uv[CW] = {0};
+            for (int64_t i = 0; i < ti->cw; i++) uv[i] = urow[i];
+            u0 = v8_load(uv);
+            u1 = v8_load(uv + 8);
+        }
+        const float *Bl = a->Bm + t * d->G * N + ti->boff[0], *Cl = a->Cm + t * d->G * N + ti->boff[0];
+        v8f dt0 = v8_load(dtc + l * CW), dt1 = v8_load(dtc + l * CW + 8);
+        v8f du0 = dt0 * u0, du1 = dt1 * u1;
+        v8f acc0 = v8_set1(0.0f), acc1 = acc0;
+        for (int64_t n = 0; n < N; n++) {
+            v8f bn = v8_set1(Bl[n]), cn = v8_set1(Cl[n]);
+            float *s = st + n * CW;
+            const float *An = At + n * CW;
+            v8f s0 = v8_exp_decay(dt0 * v8_load(An)) * v8_load(s) + du0 * bn;
+            v8f s1 = v8_exp_decay(dt1 * v8_load(An + 8)) * v8_load(s + 8) + du1 * bn;
+            v8_store(s, s0);
+            v8_store(s + 8, s1);
+            acc0 += s0 * cn;
+            acc1 += s1 * cn;
+        }
+        v8_store(ys + l * CW, acc0);
+        v8_store(ys + l * CW + 8, acc1);
+    }
+}
+
 /* y = (ys + D * u) * silu(z) for the chunk, vectorised over the channel run. */
-CPU_SIMD_CLONES
-static void scan_output_chunk(const scan_args *a, int64_t b, int64_t l0, int64_t lc, int64_t c0,
-                              int64_t cw, const float *Dc, const float *ys) {
+static void scan_output_chunk(const scan_args *a, const scan_task_info *ti, int64_t l0, int64_t lc,
+                              const float *ys) {
     const cpu_scan_dims *d = &a->d;
     const int64_t HP = d->H * d->P;
     for (int64_t l = 0; l < lc; l++) {
-        int64_t off = (b * d->L + l0 + l) * HP + c0;
-        float yv[CW], uv[CW] = {0}, zv[CW] = {0};
-        for (int64_t i = 0; i < cw; i++) {
-            uv[i] = a->u[off + i];
-            if (a->z) zv[i] = a->z[off + i];
+        int64_t off = (ti->b * d->L + l0 + l) * HP + ti->c0;
+        if (ti->cw == CW) {
+            for (int i = 0; i < CW; i += 8) {
+                v8f v = v8_load(ys + l * CW + i) + v8_load(ti->Dc + i) * v8_load(a->u + off + i);
+                if (a->z) v *= v8_silu(v8_load(a->z + off + i));
+                v8_store(a->y + off + i, v);
+            }
+        } else {
+            for (int64_t i = 0; i < ti->cw; i++) {
+                float v = ys[l * CW + i] + ti->Dc[i] * a->u[off + i];
+                a->y[off + i] = a->z ? v * s_silu(a->z[off + i]) : v;
+            }
         }
-        for (int i = 0; i < CW; i += 8) {
-            v8f v = v8_load(ys + l * CW + i) + v8_load(Dc + i) * v8_load(uv + i);
-            if (a->z) v *= v8_silu(v8_load(zv + i));
-            v8_store(yv + i, v);
-        }
-        for (int64_t i = 0; i < cw; i++) a->y[off + i] = yv[i];
     }
 }
 
 static int scan_task(const scan_args *a, int64_t b, int64_t c0) {
     const cpu_scan_dims *d = &a->d;
-    const int64_t HP = d->H * d->P, N = d->N;
-    int64_t cw = HP - c0 < CW ? HP - c0 : CW;
-    int64_t h0 = c0 / d->P, nh = (c0 + cw - 1) / d->P - h0 + 1;
-    float *st = malloc(sizeof(float) * (size_t)(CW * N) + 4 * LC * CW * sizeof(float));
+    const int64_t HP = d->H * d->P, N = d->N, hpg = d->H / d->G;
+    scan_task_info ti = {0};
+    ti.b = b;
+    ti.c0 = c0;
+    ti.cw = HP - c0 < CW ? HP - c0 : CW;
+    ti.h0 = c0 / d->P;
+    ti.nh = (c0 + ti.cw - 1) / d->P - ti.h0 + 1;
+    for (int64_t i = 0; i < ti.cw; i++) {
+        int64_t h = (c0 + i) / d->P;
+        ti.hoff[i] = (int32_t)(h - ti.h0);
+        ti.boff[i] = (h / hpg) * N;
+        ti.Dc[i] = a->Dskip ? a->Dskip[h] : 0.0f;
+    }
+    for (int64_t j = 0; j < ti.nh; j++) {
+        ti.hbias[j] = a->bias ? a->bias[ti.h0 + j] : 0.0f;
+        ti.hA[j] = d->a_per_head ? a->A[ti.h0 + j] : 0.0f;
+    }
+    /* Mamba-1 (A per state element) within one group: vectorise across channels. */
+    int cv = !d->a_per_head && ti.boff[ti.cw - 1] == ti.boff[0];
+    float *st = malloc(sizeof(float) * (size_t)(2 * CW * N + 4 * LC * CW));
     if (!st) return SSMRT_ERR_OUT_OF_MEMORY;
-    float *dt = st + CW * N, *dA = dt + LC * CW, *ys = dA + LC * CW, *Dc = ys + LC * CW;
-    for (int64_t i = 0; i < CW; i++) Dc[i] = (i < cw && a->Dskip) ? a->Dskip[(c0 + i) / d->P] : 0.0f;
-    for (int64_t i = 0; i < LC * CW; i++) ys[i] = 0.0f;
+    float *At = st + CW * N, *dt = At + CW * N, *dA = dt + LC * CW, *ys = dA + LC * CW;
+    float *dtc = ys + LC * CW;
+    for (int64_t i = 0; i < LC * CW; i++) dt[i] = dA[i] = ys[i] = dtc[i] = 0.0f;
     /* State (b, h, p, :) of channel c sits at (b * HP + c) * N. */
-    for (int64_t i = 0; i < cw; i++)
-        for (int64_t n = 0; n < N; n++)
-            st[i * N + n] = a->state_in ? a->state_in[(b * HP + c0 + i) * N + n] : 0.0f;
+    for (int64_t i = 0; i < CW; i++)
+        for (int64_t n = 0; n < N; n++) {
+            float v = i < ti.cw && a->state_in ? a->state_in[(b * HP + c0 + i) * N + n] : 0.0f;
+            st[cv ? n * CW + i : i * N + n] = v;
+            if (cv) At[n * CW + i] = i < ti.cw ? a->A[(ti.h0 + ti.hoff[i]) * N + n] : 0.0f;
+        }
     for (int64_t l0 = 0; l0 < d->L; l0 += LC) {
         int64_t lc = d->L - l0 < LC ? d->L - l0 : LC;
-        scan_dt_chunk(a, b, l0, lc, h0, nh, dt, dA);
-        scan_recur_chunk(a, b, l0, lc, c0, cw, dt, dA, st, ys);
-        scan_output_chunk(a, b, l0, lc, c0, cw, Dc, ys);
+        scan_dt_chunk(a, &ti, l0, lc, dt, dA);
+        if (cv) {
+            if (d->P == 1 && ti.cw == CW) { /* channel i is head j = i */
+                dtc = dt;
+            } else {
+                dtc = ys + LC * CW;
+                for (int64_t l = 0; l < lc; l++)
+                    for (int64_t i = 0; i < ti.cw; i++) dtc[l * CW + i] = dt[l * CW + ti.hoff[i]];
+            }
+            scan_recur_chunk_cv(a, &ti, l0, lc, dtc, At, st, ys);
+        } else {
+            scan_recur_chunk(a, &ti, l0, lc, dt, dA, st, ys);
+        }
+        scan_output_chunk(a, &ti, l0, lc, ys);
     }
     /* Written only after the whole sequence, so state_out may alias state_in:
      * no other task touches these channels. */
     if (a->state_out)
-        for (int64_t i = 0; i < cw; i++)
-            for (int64_t n = 0; n < N; n++) a->state_out[(b * HP + c0 + i) * N + n] = st[i * N + n];
+        for (int64_t i = 0; i < ti.cw; i++)
+            for (int64_t n = 0; n < N; n++)
+                a->state_out[(b * HP + c0 + i) * N + n] = st[cv ? n * CW + i : i * N + n];
     free(st);
     return 0;
 }

@@ -56,6 +56,7 @@ static int cpu_init(void **out_backend) {
     if (!b) return cpu_error(SSMRT_ERR_OUT_OF_MEMORY, "cpu: out of memory starting the plugin");
     memset(b, 0, sizeof *b);
     for (uint32_t i = 0; i < CPU_DEVICE_COUNT; i++) b->devices[i].index = i;
+    cpu_fast_init();
     *out_backend = b;
     return 0;
 }
