@@ -5,6 +5,7 @@
 #include "model/hparams.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "error.h"
@@ -26,13 +27,26 @@ const char *ssmrt__arch_name(ssmrt__arch arch)
     return "unknown";
 }
 
-static ssmrt_status hp_positive(const ssmrt__cfg *cfg, const char *key, int64_t v)
+/* Sizes are bounded so that every product of them below (shapes, element counts)
+ * stays far inside int64: no dimension of a supported model comes near 2^24, and
+ * token ids are int32. */
+#define HP_MAX_DIM ((int64_t)1 << 24)
+#define HP_MAX_VOCAB ((int64_t)INT32_MAX)
+
+static ssmrt_status hp_positive_max(const ssmrt__cfg *cfg, const char *key, int64_t v,
+                                    int64_t max)
 {
     if (v <= 0)
         return ssmrt__cfg_invalid(cfg, key, "must be a positive integer");
-    if (v > ((int64_t)1 << 32))
-        return ssmrt__cfg_invalid(cfg, key, "is implausibly large (more than 2^32)");
+    if (v > max)
+        return ssmrt__cfg_invalid(cfg, key, "is implausibly large (more than %lld)",
+                                  (long long)max);
     return SSMRT_OK;
+}
+
+static ssmrt_status hp_positive(const ssmrt__cfg *cfg, const char *key, int64_t v)
+{
+    return hp_positive_max(cfg, key, v, HP_MAX_DIM);
 }
 
 static ssmrt_status hp_pos_int(const ssmrt__cfg *cfg, const char *key, int64_t *out)
@@ -79,7 +93,8 @@ static ssmrt_status hp_common_sizes(const ssmrt__cfg *cfg, ssmrt__hparams *hp,
     if (hp->n_layers > SSMRT__MAX_LAYERS)
         return ssmrt__cfg_invalid(cfg, layers_key, "at most %d layers are supported",
                                   SSMRT__MAX_LAYERS);
-    CHECK(hp_pos_int(cfg, "vocab_size", &hp->vocab_size));
+    CHECK(ssmrt__cfg_int(cfg, "vocab_size", &hp->vocab_size));
+    CHECK(hp_positive_max(cfg, "vocab_size", hp->vocab_size, HP_MAX_VOCAB - HP_MAX_DIM));
     return SSMRT_OK;
 }
 
@@ -90,7 +105,7 @@ static ssmrt_status hp_inner(const ssmrt__cfg *cfg, ssmrt__hparams *hp, const ch
     double expand = 2.0;
     CHECK(ssmrt__cfg_float_or(cfg, expand_key, 2.0, &expand));
     double inner = expand * (double)hp->hidden;
-    if (!(expand > 0) || inner != floor(inner) || inner > 4294967296.0)
+    if (!(expand > 0) || inner != floor(inner) || inner > (double)HP_MAX_DIM)
         return ssmrt__cfg_invalid(cfg, expand_key,
                                   "expand * hidden size must be a positive integer");
     hp->d_inner = (int64_t)inner;

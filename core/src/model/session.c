@@ -132,10 +132,10 @@ SSMRT_API ssmrt_status ssmrt_session_create(ssmrt_model *model, const ssmrt_sess
     if (o.batch < 1)
         return ssmrt__fail(SSMRT_ERR_INVALID_ARGUMENT, "ssmrt_session_create: batch %d must be >= 1",
                            o.batch);
-    if (o.max_context < 0 || o.prefill_chunk < 0)
+    if (o.max_context < 0 || o.max_context > ((int64_t)1 << 40) || o.prefill_chunk < 0)
         return ssmrt__fail(SSMRT_ERR_INVALID_ARGUMENT,
-                           "ssmrt_session_create: max_context (%lld) and prefill_chunk (%lld) "
-                           "must be >= 0",
+                           "ssmrt_session_create: max_context (%lld) must be in [0, 2^40] and "
+                           "prefill_chunk (%lld) >= 0",
                            (long long)o.max_context, (long long)o.prefill_chunk);
 
     ssmrt_session *s = ssmrt__calloc(1, sizeof *s);
