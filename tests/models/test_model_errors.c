@@ -124,6 +124,43 @@ static void session_errors(void)
     ssmrt_model_destroy(m);
 }
 
+/* Every host allocation of a model load, session create and forward is made to fail
+ * in turn: each must fail cleanly (an error, no leak), and the walk ends with a
+ * complete success. */
+static void alloc_failure_walk(const char *fixture)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/%s", data, fixture);
+    int32_t toks[6] = {1, 2, 3, 4, 5, 6};
+    float *last = malloc(1024 * sizeof *last);
+    int64_t n;
+    for (n = 1; n < 100000; n++) {
+        int64_t live = ssmrt_testing_live_bytes();
+        ssmrt_model *m = NULL;
+        ssmrt_session *s = NULL;
+        ssmrt_session_options o = {sizeof o, 2, 16, 2};
+        ssmrt_testing_fail_alloc(n, 0);
+        ssmrt_status st = ssmrt_model_load(ctx, dir, &m);
+        if (!st)
+            st = ssmrt_session_create(m, &o, &s);
+        if (!st)
+            st = ssmrt_session_forward(s, toks, 3, NULL, last);
+        if (!st)
+            st = ssmrt_session_forward(s, toks + 3, 1, NULL, last);
+        ssmrt_testing_fail_alloc(0, 0);
+        ssmrt_session_destroy(s);
+        ssmrt_model_destroy(m);
+        MT_CHECK(ssmrt_testing_live_bytes() == live, "%s: allocation %lld failing leaked %lld bytes",
+                 fixture, (long long)n, (long long)(ssmrt_testing_live_bytes() - live));
+        if (!st)
+            break;
+        MT_CHECK(*ssmrt_last_error(), "%s: allocation %lld failing gave no message", fixture,
+                 (long long)n);
+    }
+    printf("%-28s -> %lld allocations walked\n", fixture, (long long)n);
+    free(last);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -210,6 +247,8 @@ int main(int argc, char **argv)
                 W_RETYPE, SSMRT_ERR_FORMAT, "I32");
 
     session_errors();
+    alloc_failure_walk("mamba2-tiny");
+    alloc_failure_walk("jamba-moe-tiny");
     ssmrt_context_destroy(ctx);
     if (mt_failures) {
         printf("%d check(s) failed\n", mt_failures);
