@@ -42,6 +42,34 @@ float load_as_f32(__global const uchar *base, long i, int dt)
     }
 }
 
+/* a / b, with a % b in *r: in 32 bits when both fit, since 64-bit division is
+ * emulated (tens of instructions) on GPUs. The branch is uniform in practice. */
+long div_mod(long a, long b, long *r)
+{
+    if (((a | b) >> 32) == 0) {
+        uint q = (uint)a / (uint)b;
+        *r = (long)((uint)a - q * (uint)b);
+        return (long)q;
+    }
+    long q = a / b;
+    *r = a - q * b;
+    return q;
+}
+
+/* Coordinates of flat index i in a 4-d shape (outermost first). */
+long4 unflatten4(long i, long4 shape)
+{
+    long4 c;
+    long r;
+    i = div_mod(i, shape.w, &r);
+    c.w = r;
+    i = div_mod(i, shape.z, &r);
+    c.z = r;
+    c.x = div_mod(i, shape.y, &r);
+    c.y = r;
+    return c;
+}
+
 float silu_f32(float x)
 {
     return x / (1.0f + exp(-x));

@@ -20,7 +20,8 @@ __kernel void conv1d_causal(__global float *y, long y_off, __global const float 
     long i = get_global_id(0);
     if (i >= B * L * D)
         return;
-    long d = i % D, l = (i / D) % L, b = i / (D * L);
+    long d, l, bl = div_mod(i, D, &d);
+    long b = div_mod(bl, L, &l);
     x += x_off;
     w += w_off;
     if (st)
@@ -41,7 +42,7 @@ __kernel void conv1d_causal_state(__global float *so, long so_off, __global cons
     long i = get_global_id(0);
     if (i >= B * D)
         return;
-    long b = i / D, d = i % D;
+    long d, b = div_mod(i, D, &d);
     x += x_off;
     if (st)
         st += st_off;

@@ -1,20 +1,9 @@
-/* copy.cl: strided 4-d copy with dtype conversion (f32, f16, bf16, i32). Shapes and
- * strides are padded to 4 dims by the host; strides are in elements. */
+/* copy.cl: copies with dtype conversion (f32, f16, bf16, i32); strided 4-d (shapes
+ * and strides padded to 4 dims by the host, strides in elements) or contiguous. */
 
-__kernel void copy_strided(__global uchar *dst, long dst_off, __global const uchar *src,
-                           long src_off, long4 shape, long4 sstride, long4 dstride,
-                           int sdt, int ddt, long n)
+/* dst[di] = src[si] converted from sdt to ddt, rounding once to nearest even. */
+void copy_one(__global uchar *dst, long di, __global const uchar *src, long si, int sdt, int ddt)
 {
-    long i = get_global_id(0);
-    if (i >= n)
-        return;
-    long r = i;
-    long c3 = r % shape.w; r /= shape.w;
-    long c2 = r % shape.z; r /= shape.z;
-    long c1 = r % shape.y;
-    long c0 = r / shape.y;
-    long si = src_off + c0 * sstride.x + c1 * sstride.y + c2 * sstride.z + c3 * sstride.w;
-    long di = dst_off + c0 * dstride.x + c1 * dstride.y + c2 * dstride.z + c3 * dstride.w;
     if (sdt == ddt) { /* bit-exact, NaN payloads included */
         if (sdt == DT_F16 || sdt == DT_BF16)
             ((__global ushort *)dst)[di] = ((__global const ushort *)src)[si];
@@ -45,4 +34,26 @@ __kernel void copy_strided(__global uchar *dst, long dst_off, __global const uch
     case DT_I32: ((__global int *)dst)[di] = convert_int_sat_rtz(v); break;
     default: ((__global float *)dst)[di] = v; break;
     }
+}
+
+__kernel void copy_strided(__global uchar *dst, long dst_off, __global const uchar *src,
+                           long src_off, long4 shape, long4 sstride, long4 dstride,
+                           int sdt, int ddt, long n)
+{
+    long i = get_global_id(0);
+    if (i >= n)
+        return;
+    long4 c = unflatten4(i, shape);
+    long si = src_off + c.x * sstride.x + c.y * sstride.y + c.z * sstride.z + c.w * sstride.w;
+    long di = dst_off + c.x * dstride.x + c.y * dstride.y + c.z * dstride.z + c.w * dstride.w;
+    copy_one(dst, di, src, si, sdt, ddt);
+}
+
+/* Both sides contiguous (a dtype conversion; same-dtype copies use the driver's). */
+__kernel void copy_contiguous(__global uchar *dst, long dst_off, __global const uchar *src,
+                              long src_off, int sdt, int ddt, long n)
+{
+    long i = get_global_id(0);
+    if (i < n)
+        copy_one(dst, dst_off + i, src, src_off + i, sdt, ddt);
 }

@@ -22,12 +22,8 @@ __kernel void binary_bcast(__global float *y, long y_off, __global const float *
     long i = get_global_id(0);
     if (i >= n)
         return;
-    long r = i;
-    long c3 = r % shape.w; r /= shape.w;
-    long c2 = r % shape.z; r /= shape.z;
-    long c1 = r % shape.y;
-    long c0 = r / shape.y;
-    long bi = c0 * bstride.x + c1 * bstride.y + c2 * bstride.z + c3 * bstride.w;
+    long4 c = unflatten4(i, shape);
+    long bi = c.x * bstride.x + c.y * bstride.y + c.z * bstride.z + c.w * bstride.w;
     float x = a[a_off + i], z = b[b_off + bi];
     y[y_off + i] = op == OP_ADD ? x + z : x * z;
 }

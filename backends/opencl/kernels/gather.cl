@@ -8,7 +8,7 @@ __kernel void embedding(__global float *y, long y_off, __global const uchar *tab
     long i = get_global_id(0);
     if (i >= M * D)
         return;
-    long m = i / D, d = i % D;
+    long d, m = div_mod(i, D, &d);
     int id = ids[ids_off + m];
     y[y_off + i] = id >= 0 && id < V ? load_as_f32(table, t_off + (long)id * D + d, tdt) : 0.0f;
 }

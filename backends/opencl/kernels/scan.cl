@@ -23,7 +23,13 @@
  * sums through local memory, TS time steps at a time.
  *
  * Work-group layout: lid = slice * CHW + chl, channel c = group * CHW + chl, so
- * neighbouring work-items touch neighbouring channels (coalesced u, z, y). */
+ * neighbouring work-items touch neighbouring channels (coalesced u, z, y).
+ *
+ * Throughput notes (the target is a large GPU): exp(dt A) is computed as
+ * exp2(dt * A log2 e) with A pre-scaled once per work-item, which on GPUs is one
+ * special-function instruction; with VEC4 (N % 4 == 0 and B, C 16-byte aligned,
+ * checked by the host) B and C rows are read as float4; each step's dt, u and z
+ * are loaded one step ahead so their latency hides behind the current step. */
 
 #ifndef NS
 #define NS 16
@@ -34,7 +40,11 @@
 #ifndef MULTI
 #define MULTI 0 /* 1: NSL > 1 slices per channel, summed through local memory */
 #endif
+#ifndef VEC4
+#define VEC4 0
+#endif
 #define TS 16
+#define LOG2E 1.4426950408889634f
 
 /* Sizes shared by passes 1 and 3: NSL slices per channel, CHW channels per
  * work-group, chunks of T steps. */
@@ -43,41 +53,58 @@
         int softplus
 
 /* dt for (b, l, h) with bias and softplus. */
-float scan_dt(__global const float *delta, __global const float *dbias, long row, int H, int h,
-              int softplus)
+float scan_dt(__global const float *delta, float bias, long row, int H, int h, int softplus)
 {
-    float dt = delta[row * H + h] + (dbias ? dbias[h] : 0.0f);
+    float dt = delta[row * H + h] + bias;
     return softplus ? softplus_f32(dt) : dt;
 }
 
-/* Loads this work-item's A values (NS of them, or one with A_SCALAR). */
-void scan_load_a(__global const float *A, int h, int n0, int N, float *a)
+/* This work-item's A values times log2(e) (NS of them, or one with A_SCALAR). */
+void scan_load_a(__global const float *A, int h, int n0, int N, float *a2)
 {
 #if A_SCALAR
-    a[0] = A[h];
+    a2[0] = A[h] * LOG2E;
 #else
     for (int k = 0; k < NS; k++)
-        a[k] = n0 + k < N ? A[(long)h * N + n0 + k] : 0.0f;
+        a2[k] = n0 + k < N ? A[(long)h * N + n0 + k] * LOG2E : 0.0f;
 #endif
 }
 
-/* One step of the recurrence for NS states; returns sum_k h_k C_k. */
-float scan_step(float *hs, const float *a, float dt, float du, __global const float *Br,
+/* State k's update: h = exp(dt A) h + dt u B; returns y's term h C. */
+#define SCAN_UPDATE(k, bval, cval)                                                       \
+    do {                                                                                 \
+        hs[k] = fma(SCAN_DA(k), hs[k], du * (bval));                                     \
+        yp = fma(hs[k], (cval), yp);                                                     \
+    } while (0)
+
+/* One step for NS states; returns sum_k h_k C_k (Cr NULL: 0, pass 1). */
+float scan_step(float *hs, const float *a2, float dt, float du, __global const float *Br,
                 __global const float *Cr, int nvalid)
 {
     float yp = 0.0f;
 #if A_SCALAR
-    float dA = exp(dt * a[0]);
+    float dA = exp2(dt * a2[0]);
+#define SCAN_DA(k) dA
+#else
+#define SCAN_DA(k) exp2(dt * a2[k])
 #endif
-    for (int k = 0; k < NS; k++) {
-        if (k < nvalid) {
-#if !A_SCALAR
-            float dA = exp(dt * a[k]);
-#endif
-            hs[k] = fma(dA, hs[k], du * Br[k]);
-            yp = fma(hs[k], Cr[k], yp);
+#if VEC4
+    for (int k4 = 0; k4 < NS / 4; k4++) {
+        if (4 * k4 < nvalid) {
+            float4 bv = ((__global const float4 *)Br)[k4];
+            float4 cv = Cr ? ((__global const float4 *)Cr)[k4] : (float4)(0.0f);
+            SCAN_UPDATE(4 * k4 + 0, bv.x, cv.x);
+            SCAN_UPDATE(4 * k4 + 1, bv.y, cv.y);
+            SCAN_UPDATE(4 * k4 + 2, bv.z, cv.z);
+            SCAN_UPDATE(4 * k4 + 3, bv.w, cv.w);
         }
     }
+#else
+    for (int k = 0; k < NS; k++)
+        if (k < nvalid)
+            SCAN_UPDATE(k, Br[k], Cr ? Cr[k] : 0.0f);
+#endif
+#undef SCAN_DA
     return yp;
 }
 
@@ -101,23 +128,24 @@ __kernel void scan_chunk_state(__global const float *u, long u_off, __global con
     int nvalid = min(NS, N - n0);
     u += u_off;
     delta += d_off;
-    A += a_off;
     Bm += b_off;
-    if (dbias)
-        dbias += db_off;
-    float a[NS], hs[NS];
-    scan_load_a(A, h, n0, N, a);
+    float bias = dbias ? dbias[db_off + h] : 0.0f;
+    float a2[NS], hs[NS];
+    scan_load_a(A + a_off, h, n0, N, a2);
     for (int k = 0; k < NS; k++)
         hs[k] = 0.0f;
     float sdt = 0.0f;
     long t0 = (long)chunk * T, t1 = min(t0 + T, L);
-    for (long l = t0; l < t1; l++) {
-        long row = b * L + l;
-        float dt = scan_dt(delta, dbias, row, H, h, softplus);
+    long row = b * L + t0;
+    float dt_next = scan_dt(delta, bias, row, H, h, softplus), u_next = u[row * HP + c];
+    for (long l = t0; l < t1; l++, row++) {
+        float dt = dt_next, uv = u_next;
+        if (l + 1 < t1) {
+            dt_next = scan_dt(delta, bias, row + 1, H, h, softplus);
+            u_next = u[(row + 1) * HP + c];
+        }
         sdt += dt;
-        float du = dt * u[row * HP + c];
-        __global const float *Br = Bm + (row * G + g) * N + n0;
-        (void)scan_step(hs, a, dt, du, Br, Br, nvalid);
+        (void)scan_step(hs, a2, dt, dt * uv, Bm + (row * G + g) * N + n0, 0, nvalid);
     }
     long base = ((b * nchunks + chunk) * HP + c) * N + n0;
     for (int k = 0; k < nvalid; k++)
@@ -126,8 +154,12 @@ __kernel void scan_chunk_state(__global const float *u, long u_off, __global con
         dtsum[(b * nchunks + chunk) * HP + c] = sdt;
 }
 
+#define CARRY_BATCH 16 /* chunks whose loads are issued together */
+
 /* Pass 2: one work-item per (b, c, n); replaces each chunk's zero-start final state
- * in carry by the chunk's true start state. Reads state_in, writes only scratch. */
+ * in carry by the chunk's true start state. Reads state_in, writes only scratch.
+ * The loads of a batch of chunks go out before the dependent arithmetic, so the
+ * walk costs a few memory latencies, not one per chunk. */
 __kernel void scan_carry(__global const float *A, long a_off, __global const float *st,
                          long st_off, __global float *carry, __global const float *dtsum,
                          long B, int HP, int P, int N, int nchunks)
@@ -140,23 +172,29 @@ __kernel void scan_carry(__global const float *A, long a_off, __global const flo
     long b = i / ((long)N * HP);
     int h = c / P;
 #if A_SCALAR
-    float a = A[a_off + h];
+    float a2 = A[a_off + h] * LOG2E;
 #else
-    float a = A[a_off + (long)h * N + n];
+    float a2 = A[a_off + (long)h * N + n] * LOG2E;
 #endif
     float hv = st ? st[st_off + i] : 0.0f;
-    for (int ch = 0; ch < nchunks; ch++) {
-        long idx = ((b * nchunks + ch) * HP + c) * N + n;
-        float bz = carry[idx];
-        carry[idx] = hv;
-        if (ch + 1 < nchunks)
-            hv = fma(exp(a * dtsum[(b * nchunks + ch) * HP + c]), hv, bz);
+    for (int ch0 = 0; ch0 < nchunks; ch0 += CARRY_BATCH) {
+        float bz[CARRY_BATCH], sd[CARRY_BATCH];
+        for (int j = 0; j < CARRY_BATCH; j++) {
+            int ch = ch0 + j;
+            int has = ch + 1 < nchunks; /* the last chunk has no summary */
+            bz[j] = has ? carry[((b * nchunks + ch) * HP + c) * N + n] : 0.0f;
+            sd[j] = has ? dtsum[(b * nchunks + ch) * HP + c] : 0.0f;
+        }
+        for (int j = 0; j < CARRY_BATCH && ch0 + j < nchunks; j++) {
+            carry[((b * nchunks + ch0 + j) * HP + c) * N + n] = hv;
+            hv = fma(exp2(a2 * sd[j]), hv, bz[j]);
+        }
     }
 }
 
 /* Pass 3 (or the only pass): y for one chunk from its start state (carry, or the
  * state input when carry is NULL); the last chunk writes the final state. part is
- * TS * local size floats when NSL > 1. */
+ * TS * local size floats in the MULTI variant. */
 __kernel void scan_output(__global float *y, long y_off, __global const float *u, long u_off,
                           __global const float *delta, long d_off, __global const float *A,
                           long a_off, __global const float *Bm, long b_off,
@@ -174,22 +212,20 @@ __kernel void scan_output(__global float *y, long y_off, __global const float *u
     int active = c < HP;
     long b = get_group_id(1);
     int chunk = get_group_id(2);
-    int h = min(c, HP - 1) / P, g = h / (H / G), n0 = slice * NS;
+    int cc0 = min(c, HP - 1); /* inactive work-items read a valid channel */
+    int h = cc0 / P, g = h / (H / G), n0 = slice * NS;
     int nvalid = min(NS, N - n0);
     y += y_off;
     u += u_off;
     delta += d_off;
-    A += a_off;
     Bm += b_off;
     Cm += c_off;
-    if (Dsk)
-        Dsk += dk_off;
     if (z)
         z += z_off;
-    if (dbias)
-        dbias += db_off;
-    float a[NS], hs[NS];
-    scan_load_a(A, h, n0, N, a);
+    float bias = dbias ? dbias[db_off + h] : 0.0f;
+    float dskip = Dsk ? Dsk[dk_off + h] : 0.0f;
+    float a2[NS], hs[NS];
+    scan_load_a(A + a_off, h, n0, N, a2);
     long sbase = (b * HP + c) * N + n0;
     for (int k = 0; k < NS; k++) {
         float v = 0.0f;
@@ -202,21 +238,26 @@ __kernel void scan_output(__global float *y, long y_off, __global const float *u
         hs[k] = v;
     }
     long t0 = (long)chunk * T, t1 = min(t0 + T, L);
+    long row0 = b * L + t0;
+    float dt_next = scan_dt(delta, bias, row0, H, h, softplus);
+    float u_next = u[row0 * HP + cc0];
+    float z_next = z ? z[row0 * HP + cc0] : 0.0f;
     for (long t = t0; t < t1; t += TS) {
         for (int tt = 0; tt < TS; tt++) {
-            long l = t + tt;
+            long l = t + tt, row = b * L + l;
             float yp = 0.0f;
-            if (active && l < t1) {
-                long row = b * L + l;
-                float dt = scan_dt(delta, dbias, row, H, h, softplus);
-                float uv = u[row * HP + c];
+            if (l < t1) {
+                float dt = dt_next, uv = u_next, zv = z_next;
+                if (l + 1 < t1) {
+                    dt_next = scan_dt(delta, bias, row + 1, H, h, softplus);
+                    u_next = u[(row + 1) * HP + cc0];
+                    z_next = z ? z[(row + 1) * HP + cc0] : 0.0f;
+                }
                 long bc = (row * G + g) * N + n0;
-                yp = scan_step(hs, a, dt, dt * uv, Bm + bc, Cm + bc, nvalid);
-                if (!MULTI) {
-                    float yv = yp + (Dsk ? Dsk[h] * uv : 0.0f);
-                    if (z)
-                        yv *= silu_f32(z[row * HP + c]);
-                    y[row * HP + c] = yv;
+                yp = scan_step(hs, a2, dt, dt * uv, Bm + bc, Cm + bc, nvalid);
+                if (!MULTI && active) {
+                    float yv = yp + dskip * uv;
+                    y[row * HP + c] = z ? yv * silu_f32(zv) : yv;
                 }
             }
 #if MULTI
@@ -224,24 +265,20 @@ __kernel void scan_output(__global float *y, long y_off, __global const float *u
 #endif
         }
 #if MULTI
-        {
-            barrier(CLK_LOCAL_MEM_FENCE);
-            for (int o = lid; o < TS * CHW; o += wg) {
-                int tt = o / CHW, cl = o % CHW, cc = cbase + cl;
-                long l = t + tt;
-                if (l >= t1 || cc >= HP)
-                    continue;
-                float s = 0.0f;
-                for (int sl = 0; sl < NSL; sl++)
-                    s += part[tt * wg + sl * CHW + cl];
-                long idx = (b * L + l) * HP + cc;
-                float yv = s + (Dsk ? Dsk[cc / P] * u[idx] : 0.0f);
-                if (z)
-                    yv *= silu_f32(z[idx]);
-                y[idx] = yv;
-            }
-            barrier(CLK_LOCAL_MEM_FENCE);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int o = lid; o < TS * CHW; o += wg) {
+            int tt = o / CHW, cl = o % CHW, cc = cbase + cl;
+            long l = t + tt;
+            if (l >= t1 || cc >= HP)
+                continue;
+            float s = 0.0f;
+            for (int sl = 0; sl < NSL; sl++)
+                s += part[tt * wg + sl * CHW + cl];
+            long idx = (b * L + l) * HP + cc;
+            float yv = s + (Dsk ? Dsk[dk_off + cc / P] * u[idx] : 0.0f);
+            y[idx] = z ? yv * silu_f32(z[idx]) : yv;
         }
+        barrier(CLK_LOCAL_MEM_FENCE);
 #endif
     }
     if (so && active && chunk == nchunks - 1)

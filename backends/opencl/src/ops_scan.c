@@ -47,18 +47,22 @@ typedef struct scan_plan {
     int ns, nsl, chw;        /* states per work-item, slices per channel, channels per group */
     size_t local;            /* chw * nsl */
     int64_t T, nchunks;      /* chunk length and count */
-    char defs[64];           /* program variant */
+    char defs[96];           /* program variant */
 } scan_plan;
 
-static int scan_make_plan(ssmrt_ocl_device *dev, scan_plan *p, ssmrt_ocl_kernel **kout)
+static int scan_make_plan(ssmrt_ocl_device *dev, const ssmrt_op *op, scan_plan *p,
+                          ssmrt_ocl_kernel **kout)
 {
     /* States per work-item: all of them up to 16 (no cross-item sum), else 16. */
     p->ns = 1;
     while (p->ns < p->s.N && p->ns < 16)
         p->ns *= 2;
     p->nsl = (int)((p->s.N + p->ns - 1) / p->ns);
-    snprintf(p->defs, sizeof p->defs, "-DNS=%d -DA_SCALAR=%d -DMULTI=%d", p->ns, p->s.a_scalar,
-             p->nsl > 1);
+    /* float4 loads of B and C rows need every row start 16-byte aligned. */
+    int vec4 = p->ns % 4 == 0 && p->s.N % 4 == 0 && op->src[SSMRT_SCAN_B].offset % 16 == 0 &&
+               op->src[SSMRT_SCAN_C].offset % 16 == 0;
+    snprintf(p->defs, sizeof p->defs, "-DNS=%d -DA_SCALAR=%d -DMULTI=%d -DVEC4=%d", p->ns,
+             p->s.a_scalar, p->nsl > 1, vec4);
     *kout = ssmrt_ocl_kernel_get(dev, "scan", p->defs, "scan_output");
     if (!*kout)
         return SSMRT_ERR_BACKEND;
@@ -194,7 +198,7 @@ int ssmrt_ocl_op_selective_scan(ssmrt_ocl_device *dev, const ssmrt_op *op)
                                            "selective_scan: L = 0 with a state output")
                           : SSMRT_OK;
     ssmrt_ocl_kernel *kout;
-    st = scan_make_plan(dev, &p, &kout);
+    st = scan_make_plan(dev, op, &p, &kout);
     if (st != SSMRT_OK)
         return st;
 
