@@ -76,6 +76,7 @@ typedef struct ssmrt_ocl_device {
     cl_ulong local_mem;       /* CL_DEVICE_LOCAL_MEM_SIZE */
     cl_ulong max_alloc;       /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
     char build_options[256];  /* common options, -D flags for features */
+    int cache_off;            /* the binary cache failed once: do not retry (or re-log) */
 
     ssmrt_ocl_program *programs;
     ssmrt_ocl_kernel *kernels;

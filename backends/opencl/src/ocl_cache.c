@@ -82,11 +82,14 @@ static int cache_dir(char *buf, size_t cap, int create)
     return 0;
 }
 
-static int entry_path(char *buf, size_t cap, const char *key, size_t key_len, int create)
+static int entry_path(ssmrt_ocl_device *dev, char *buf, size_t cap, const char *key,
+                      size_t key_len, int create)
 {
     char dir[4096];
-    if (cache_dir(dir, sizeof dir, create) != 0)
+    if (dev->cache_off || cache_dir(dir, sizeof dir, create) != 0) {
+        dev->cache_off = 1;
         return -1;
+    }
     int n = snprintf(buf, cap, "%s/%016llx.bin", dir,
                      (unsigned long long)hash_fnv1a(key, key_len));
     return n < 0 || (size_t)n >= cap ? -1 : 0;
@@ -96,7 +99,7 @@ cl_program ssmrt_ocl_cache_load(ssmrt_ocl_device *dev, const char *key, size_t k
                                 const char *options)
 {
     char path[4200];
-    if (entry_path(path, sizeof path, key, key_len, 0) != 0)
+    if (dev->cache_off || entry_path(dev, path, sizeof path, key, key_len, 0) != 0)
         return NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -142,14 +145,13 @@ done:
 void ssmrt_ocl_cache_store(ssmrt_ocl_device *dev, const char *key, size_t key_len,
                            cl_program program)
 {
-    (void)dev;
     size_t len = 0;
     if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) !=
             CL_SUCCESS ||
         len == 0)
         return; /* this driver gives no binaries */
     char path[4200], tmp[4300];
-    if (entry_path(path, sizeof path, key, key_len, 1) != 0)
+    if (entry_path(dev, path, sizeof path, key, key_len, 1) != 0)
         return;
     unsigned char *bin = ssmrt_ocl_alloc(len);
     if (!bin)
@@ -177,6 +179,7 @@ void ssmrt_ocl_cache_store(ssmrt_ocl_device *dev, const char *key, size_t key_le
         SSMRT_OCL_LOG(SSMRT_LOG_WARN, "opencl: cannot write kernel cache entry %s: %s", path,
                       strerror(errno));
         unlink(tmp);
+        dev->cache_off = 1;
     }
     ssmrt_ocl_free(bin);
 }

@@ -21,8 +21,9 @@ static int ocl_init(void **out_backend)
     cl_int err = clGetPlatformIDs(0, NULL, &n_platforms);
     if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || (err == CL_SUCCESS && n_platforms == 0))
         return ssmrt_ocl_fail(SSMRT_ERR_NOT_FOUND,
-                              "no OpenCL platform found (the ICD loader lists no driver in "
-                              "/etc/OpenCL/vendors; install one, e.g. pocl-opencl-icd)");
+                              "no OpenCL platform found (the ICD loader found no working driver "
+                              "in /etc/OpenCL/vendors or OCL_ICD_VENDORS; install one, e.g. "
+                              "pocl-opencl-icd)");
     if (err != CL_SUCCESS)
         return ssmrt_ocl_fail_cl(err, "clGetPlatformIDs");
 

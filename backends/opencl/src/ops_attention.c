@@ -37,8 +37,8 @@ int ssmrt_ocl_op_attention(ssmrt_ocl_device *dev, const ssmrt_op *op)
         bk /= 2;
     char defs[64];
     snprintf(defs, sizeof defs, "-DDHV=%d -DBK=%d", tiled ? dhv : 16, tiled ? bk : 16);
-    ssmrt_ocl_kernel *kern =
-        ssmrt_ocl_kernel_get(dev, "attention", defs, tiled ? "attention_tiled" : "attention_generic");
+    const char *name = tiled ? "attention_tiled" : "attention_generic";
+    ssmrt_ocl_kernel *kern = ssmrt_ocl_kernel_get(dev, "attention", defs, name);
     if (!kern)
         return SSMRT_ERR_BACKEND;
     cl_long4 qs = strides4(q), ks = strides4(k), vs = strides4(v);

@@ -26,7 +26,8 @@ int ssmrt_ocl_op_conv1d_causal(ssmrt_ocl_device *dev, const ssmrt_op *op)
         return ssmrt_ocl_fail(SSMRT_ERR_SHAPE, "conv1d_causal: weight must be [%lld, W>=1]",
                               (long long)D);
     if (B * L * D > 0) {
-        ssmrt_ocl_kernel *k = ssmrt_ocl_kernel_get(dev, "conv", conv_defines(dev), "conv1d_causal");
+        ssmrt_ocl_kernel *k =
+            ssmrt_ocl_kernel_get(dev, "conv", conv_defines(dev), "conv1d_causal");
         if (!k)
             return SSMRT_ERR_BACKEND;
         ssmrt_ocl_args a;
@@ -48,7 +49,8 @@ int ssmrt_ocl_op_conv1d_causal(ssmrt_ocl_device *dev, const ssmrt_op *op)
     }
     /* After y in queue order: y reads the old state, which state_out may overwrite. */
     if (so->buffer && W > 1 && B * D > 0) {
-        ssmrt_ocl_kernel *k = ssmrt_ocl_kernel_get(dev, "conv", conv_defines(dev), "conv1d_causal_state");
+        ssmrt_ocl_kernel *k =
+            ssmrt_ocl_kernel_get(dev, "conv", conv_defines(dev), "conv1d_causal_state");
         if (!k)
             return SSMRT_ERR_BACKEND;
         ssmrt_ocl_args a;

@@ -61,9 +61,10 @@ static int run_scan(const scan_case *c, int64_t l0, int64_t len, float *const in
     int64_t us[4] = {c->B, len, c->H, c->P}, ds[3] = {c->B, len, c->H};
     int64_t as[2] = {c->H, c->N}, bs[4] = {c->B, len, c->G, c->N}, hs[1] = {c->H};
     /* Slice the time range out of the full host arrays. */
-    float *u = malloc(sizeof(float) * c->B * len * HP + 4), *dl = malloc(sizeof(float) * c->B * len * c->H + 4);
-    float *Bm = malloc(sizeof(float) * c->B * len * c->G * c->N + 4), *Cm = malloc(sizeof(float) * c->B * len * c->G * c->N + 4);
-    float *z = malloc(sizeof(float) * c->B * len * HP + 4);
+    size_t nu = (size_t)(c->B * len * HP), nd = (size_t)(c->B * len * c->H);
+    size_t nbc = (size_t)(c->B * len * c->G * c->N);
+    float *u = malloc(4 * nu + 4), *dl = malloc(4 * nd + 4), *z = malloc(4 * nu + 4);
+    float *Bm = malloc(4 * nbc + 4), *Cm = malloc(4 * nbc + 4);
     for (int64_t b = 0; b < c->B; b++)
         for (int64_t l = 0; l < len; l++) {
             int64_t src = b * c->L + l0 + l, dst = b * len + l;
