@@ -56,6 +56,15 @@ CPU_INLINE v8f v8_select(v8i mask, v8f a, v8f b) { /* mask ? a : b, lane-wise */
     return (v8f)(((v8i)a & mask) | ((v8i)b & ~mask));
 }
 CPU_INLINE v8f v8_max(v8f a, v8f b) { return v8_select(a > b, a, b); }
+/* min(hi, max(lo, x)) lane-wise; a NaN x stays NaN. One instruction each way on
+ * AVX (maxps returns its second operand when either is NaN). */
+CPU_INLINE v8f v8_clamp(v8f x, v8f lo, v8f hi) {
+#if defined(__AVX__)
+    return (v8f)_mm256_min_ps((__m256)hi, _mm256_max_ps((__m256)lo, (__m256)x));
+#else
+    return v8_select(x < lo, lo, v8_select(x > hi, hi, x));
+#endif
+}
 CPU_INLINE float v8_hsum(v8f v) {
     return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
@@ -72,7 +81,7 @@ CPU_INLINE float v8_hmax(v8f v) {
  * below FLT_MIN (x < -87.34) flush to 0, x > 88.72 gives +inf, NaN stays NaN. */
 CPU_INLINE v8f v8_exp(v8f x) {
     const v8f lo = v8_set1(-87.33654475f), hi = v8_set1(88.72283935f);
-    v8f xc = v8_select(x < lo, lo, v8_select(x > hi, hi, x));
+    v8f xc = v8_clamp(x, lo, hi);
     const v8f magic = v8_set1(12582912.0f); /* 1.5 * 2^23: adding it rounds to an int */
     v8f t = xc * v8_set1(1.44269504088896341f) + magic;
     v8f n = t - magic;
@@ -131,13 +140,13 @@ CPU_INLINE v8f v8_softplus(v8f x) {
 }
 
 /* exp(x) for the scan's decay factors exp(dt * A), where it is the whole cost of
- * Mamba-1's op: v8_exp's polynomial, but x is clamped to [-87.34, 88.37] instead
- * of masked, so an underflow comes out as about FLT_MIN rather than 0 (absolute
- * error < 1.2e-38) and 2^n needs a single multiply. Not for the EXP op. */
+ * Mamba-1's op, and inside sigmoid/silu: v8_exp's polynomial, but x is clamped
+ * to [-87.34, 88.37] instead of masked, so an underflow comes out as about
+ * FLT_MIN rather than 0 (absolute error < 1.2e-38), an overflow as 2.4e38
+ * rather than inf, and 2^n needs a single multiply. Not for the EXP op. */
 CPU_INLINE v8f v8_exp_decay(v8f x) {
     const v8f lo = v8_set1(-87.33654475f), hi = v8_set1(88.37626266f);
-    x = v8_select(x < lo, lo, x);
-    x = v8_select(x > hi, hi, x);
+    x = v8_clamp(x, lo, hi);
     const v8f magic = v8_set1(12582912.0f);
     v8f t = x * v8_set1(1.44269504088896341f) + magic;
     v8f n = t - magic;
@@ -155,8 +164,23 @@ CPU_INLINE v8f v8_exp_decay(v8f x) {
     return y * (v8f)e;
 }
 
-CPU_INLINE v8f v8_sigmoid(v8f x) { return v8_set1(1.0f) / (v8_set1(1.0f) + v8_exp(-x)); }
-CPU_INLINE v8f v8_silu(v8f x) { return x / (v8_set1(1.0f) + v8_exp(-x)); }
+/* 1/d for finite d >= 1, within about 2 ulp: on AVX the 12-bit estimate refined
+ * by one Newton step (division is the slowest vector instruction there), else a
+ * division. */
+CPU_INLINE v8f v8_recip(v8f d) {
+#if defined(__AVX__)
+    v8f r = (v8f)_mm256_rcp_ps((__m256)d);
+    return r + r * (v8_set1(1.0f) - d * r);
+#else
+    return v8_set1(1.0f) / d;
+#endif
+}
+
+/* sigmoid(x) = 1 / (1 + e^-x). The clamped exp keeps 1 + e^-x finite (at most
+ * 2.4e38), so where the true result is below 4e-39 it comes out as about that
+ * or 0: an absolute error far below anything a float can carry next to 1. */
+CPU_INLINE v8f v8_sigmoid(v8f x) { return v8_recip(v8_set1(1.0f) + v8_exp_decay(-x)); }
+CPU_INLINE v8f v8_silu(v8f x) { return x * v8_sigmoid(x); }
 
 /* Scalar forms through the same code, for loop tails, so a value does not depend
  * on where it falls in the array. */

@@ -19,8 +19,9 @@
 #include <cblas.h>
 #endif
 
-/* Bytes of converted weight rows per panel. */
+/* Bytes of converted weight rows per panel, for few and for many rows of x. */
 #define PANEL_BYTES (256u << 10)
+#define BIG_PANEL_BYTES (16u << 20)
 /* Below this many multiply-adds one thread does the whole product. */
 #define PAR_MIN_MACS (1u << 18)
 
@@ -51,11 +52,12 @@ static int matmul_slice(const ssmrt_op *op, int64_t m0, int64_t m1, int64_t n0, 
         gemm_f32(M, n1 - n0, K, x, (const float *)cpu_desc_ptr(W) + n0 * K, y + n0, N);
         return 0;
     }
-    /* Each GEMM call re-packs x, so with many rows of x the panel must be wide
-     * enough (256 rows of w) for that to be paid rarely. */
-    int64_t nb = (int64_t)(PANEL_BYTES / (4 * (uint64_t)K));
+    /* Each GEMM call re-packs x, so with many rows of x the panel is as wide as
+     * the slice allows (up to BIG_PANEL_BYTES) for that to be paid rarely; a
+     * few rows of x (decode) take small panels that stay in cache. */
+    uint64_t bytes = M >= 64 ? BIG_PANEL_BYTES : PANEL_BYTES;
+    int64_t nb = (int64_t)(bytes / (4 * (uint64_t)K));
     if (nb < 4) nb = 4;
-    if (M >= 64 && nb < 256) nb = 256;
     if (nb > n1 - n0) nb = n1 - n0;
     float *panel = malloc((size_t)(nb * K) * sizeof(float));
     if (!panel) return -1;

@@ -10,10 +10,12 @@
  * Within a task, time is cut into chunks of LC steps. Per chunk, vectorised
  * passes compute dt = softplus(delta + bias) for the heads of the task (and, for
  * Mamba-2's scalar A, dA = exp(dt * A[h]) once per head and step). The
- * recurrence then runs per step and channel with the state vector of N floats
- * in 8-lane vectors: Mamba-1 needs exp(dt * A[h, n]) for every state element,
- * which is the cost of the whole op, hence the vectorised exp. A last pass per
- * chunk adds D * u and applies the silu(z) gate, vectorised over the run.
+ * recurrence then runs step by step with 8-lane vectors across the task's
+ * channels when they share one group of B/C (the usual case), else across the
+ * state dim per channel. Mamba-1 needs exp(dt * A[h, n]) for every state
+ * element, which is the cost of the whole op, hence the vectorised exp. A last
+ * pass per chunk adds D * u and applies the silu(z) gate, vectorised over the
+ * run.
  */
 #include <stdlib.h>
 
@@ -116,14 +118,17 @@ static void scan_recur_chunk(const scan_args *a, const scan_task_info *ti, int64
     }
 }
 
-/* The same recurrence for Mamba-1's per-(h, n) A when all channels of the task
- * share one group: vectorised across channels instead. State st[n * CW + i],
- * At[n * CW + i] = A[h(i), n], dtc[l * CW + i] = dt of channel i (zero past cw,
- * which keeps those lanes' states at 0). A step costs N * CW/8 vector exps, no
- * horizontal sums, and B, C are broadcast scalars. */
+/* The same recurrence vectorised across channels instead, when all channels of
+ * the task share one group (always for Mamba-1 with G = 1, and for Mamba-2
+ * tasks, which lie within a head): B and C are then broadcast scalars and there
+ * are no horizontal sums. State st[n * CW + i]; dtc[l * CW + i] is the dt of
+ * channel i (zero past cw, which keeps those lanes' states at 0). For A per
+ * (h, n), At[n * CW + i] = A[h(i), n] and each step costs N * CW/8 vector exps;
+ * for A per head, dAc[l * CW + i] holds exp(dt * A[h(i)]) and the step is
+ * multiply-adds only. */
 static void scan_recur_chunk_cv(const scan_args *a, const scan_task_info *ti, int64_t l0,
-                                int64_t lc, const float *dtc, const float *At, float *st,
-                                float *ys) {
+                                int64_t lc, const float *dtc, const float *dAc, const float *At,
+                                float *st, float *ys) {
     const cpu_scan_dims *d = &a->d;
     const int64_t N = d->N, HP = d->H * d->P;
     for (int64_t l = 0; l < lc; l++) {
@@ -144,16 +149,29 @@ static void scan_recur_chunk_cv(const scan_args *a, const scan_task_info *ti, in
         v8f dt0 = v8_load(dtc + l * CW), dt1 = v8_load(dtc + l * CW + 8);
         v8f du0 = dt0 * u0, du1 = dt1 * u1;
         v8f acc0 = v8_set1(0.0f), acc1 = acc0;
-        for (int64_t n = 0; n < N; n++) {
-            v8f bn = v8_set1(Bl[n]), cn = v8_set1(Cl[n]);
-            float *s = st + n * CW;
-            const float *An = At + n * CW;
-            v8f s0 = v8_exp_decay(dt0 * v8_load(An)) * v8_load(s) + du0 * bn;
-            v8f s1 = v8_exp_decay(dt1 * v8_load(An + 8)) * v8_load(s + 8) + du1 * bn;
-            v8_store(s, s0);
-            v8_store(s + 8, s1);
-            acc0 += s0 * cn;
-            acc1 += s1 * cn;
+        if (d->a_per_head) {
+            v8f da0 = v8_load(dAc + l * CW), da1 = v8_load(dAc + l * CW + 8);
+            for (int64_t n = 0; n < N; n++) {
+                v8f bn = v8_set1(Bl[n]), cn = v8_set1(Cl[n]);
+                float *s = st + n * CW;
+                v8f s0 = da0 * v8_load(s) + du0 * bn, s1 = da1 * v8_load(s + 8) + du1 * bn;
+                v8_store(s, s0);
+                v8_store(s + 8, s1);
+                acc0 += s0 * cn;
+                acc1 += s1 * cn;
+            }
+        } else {
+            for (int64_t n = 0; n < N; n++) {
+                v8f bn = v8_set1(Bl[n]), cn = v8_set1(Cl[n]);
+                float *s = st + n * CW;
+                const float *An = At + n * CW;
+                v8f s0 = v8_exp_decay(dt0 * v8_load(An)) * v8_load(s) + du0 * bn;
+                v8f s1 = v8_exp_decay(dt1 * v8_load(An + 8)) * v8_load(s + 8) + du1 * bn;
+                v8_store(s, s0);
+                v8_store(s + 8, s1);
+                acc0 += s0 * cn;
+                acc1 += s1 * cn;
+            }
         }
         v8_store(ys + l * CW, acc0);
         v8_store(ys + l * CW + 8, acc1);
@@ -201,32 +219,36 @@ static int scan_task(const scan_args *a, int64_t b, int64_t c0) {
         ti.hbias[j] = a->bias ? a->bias[ti.h0 + j] : 0.0f;
         ti.hA[j] = d->a_per_head ? a->A[ti.h0 + j] : 0.0f;
     }
-    /* Mamba-1 (A per state element) within one group: vectorise across channels. */
-    int cv = !d->a_per_head && ti.boff[ti.cw - 1] == ti.boff[0];
-    float *st = malloc(sizeof(float) * (size_t)(2 * CW * N + 4 * LC * CW));
+    /* Channels within one group: vectorise across channels. */
+    int cv = ti.boff[ti.cw - 1] == ti.boff[0];
+    float *st = malloc(sizeof(float) * (size_t)(2 * CW * N + 5 * LC * CW));
     if (!st) return SSMRT_ERR_OUT_OF_MEMORY;
     float *At = st + CW * N, *dt = At + CW * N, *dA = dt + LC * CW, *ys = dA + LC * CW;
-    float *dtc = ys + LC * CW;
-    for (int64_t i = 0; i < LC * CW; i++) dt[i] = dA[i] = ys[i] = dtc[i] = 0.0f;
+    float *dtx = ys + LC * CW, *dAx = dtx + LC * CW; /* dt, dA expanded per channel */
+    for (int64_t i = 0; i < LC * CW; i++) dt[i] = dA[i] = ys[i] = dtx[i] = dAx[i] = 0.0f;
     /* State (b, h, p, :) of channel c sits at (b * HP + c) * N. */
     for (int64_t i = 0; i < CW; i++)
         for (int64_t n = 0; n < N; n++) {
             float v = i < ti.cw && a->state_in ? a->state_in[(b * HP + c0 + i) * N + n] : 0.0f;
             st[cv ? n * CW + i : i * N + n] = v;
-            if (cv) At[n * CW + i] = i < ti.cw ? a->A[(ti.h0 + ti.hoff[i]) * N + n] : 0.0f;
+            if (cv && !d->a_per_head)
+                At[n * CW + i] = i < ti.cw ? a->A[(ti.h0 + ti.hoff[i]) * N + n] : 0.0f;
         }
     for (int64_t l0 = 0; l0 < d->L; l0 += LC) {
         int64_t lc = d->L - l0 < LC ? d->L - l0 : LC;
         scan_dt_chunk(a, &ti, l0, lc, dt, dA);
         if (cv) {
-            if (d->P == 1 && ti.cw == CW) { /* channel i is head j = i */
-                dtc = dt;
-            } else {
-                dtc = ys + LC * CW;
+            const float *dtc = dt, *dAc = dA;
+            if (d->P != 1 || ti.cw != CW) { /* else channel i is head h0 + i already */
                 for (int64_t l = 0; l < lc; l++)
-                    for (int64_t i = 0; i < ti.cw; i++) dtc[l * CW + i] = dt[l * CW + ti.hoff[i]];
+                    for (int64_t i = 0; i < ti.cw; i++) {
+                        dtx[l * CW + i] = dt[l * CW + ti.hoff[i]];
+                        dAx[l * CW + i] = dA[l * CW + ti.hoff[i]];
+                    }
+                dtc = dtx;
+                dAc = dAx;
             }
-            scan_recur_chunk_cv(a, &ti, l0, lc, dtc, At, st, ys);
+            scan_recur_chunk_cv(a, &ti, l0, lc, dtc, dAc, At, st, ys);
         } else {
             scan_recur_chunk(a, &ti, l0, lc, dt, dA, st, ys);
         }
