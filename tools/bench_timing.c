@@ -1,0 +1,121 @@
+/* Wall-clock timing with warm-up and repetitions, medians, and log-log fits.
+ *
+ * Why the median: a shared machine (other processes, frequency changes, a GPU
+ * driver's first-submit costs) gives a few slow outliers; the median ignores them
+ * where a mean would not. The repetition count adapts to the case: fast cases run
+ * until min_seconds of timed work (so timer resolution and noise average out), slow
+ * ones stop early rather than take minutes. */
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "bench.h"
+
+double bench_now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void bench_timing_from_common(const bench_common *c, bench_timing *t)
+{
+    t->warmup = c->quick ? 1 : 2;
+    t->min_reps = c->quick ? 2 : 5;
+    t->max_reps = c->quick ? 2 : 50;
+    t->min_seconds = c->quick ? 0.0 : 0.5;
+    t->max_seconds = c->quick ? 5.0 : 20.0;
+    if (c->warmup >= 0)
+        t->warmup = c->warmup;
+    if (c->reps > 0)
+        t->min_reps = t->max_reps = c->reps;
+    if (c->min_seconds >= 0)
+        t->min_seconds = c->min_seconds;
+}
+
+static int timing_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *v, int n)
+{
+    if (n <= 0)
+        return NAN;
+    qsort(v, (size_t)n, sizeof *v, timing_cmp);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+ssmrt_status bench_time(const bench_timing *t, bench_run_fn setup, bench_run_fn fn, void *arg,
+                        bench_stats *out)
+{
+    out->median_ms = out->min_ms = out->max_ms = NAN;
+    out->reps = 0;
+    double first = 0.0;
+    for (int i = 0; i < t->warmup; i++) {
+        ssmrt_status st = setup ? setup(arg) : SSMRT_OK;
+        if (st)
+            return st;
+        double t0 = bench_now_seconds();
+        st = fn(arg);
+        if (st)
+            return st;
+        first = bench_now_seconds() - t0;
+    }
+    int cap = t->max_reps > 0 ? t->max_reps : 1;
+    /* A case slower than max_seconds per run gets fewer timed runs (a fixed count, so
+     * the plan is decided before the timed runs start). */
+    if (first > 0 && first * t->min_reps > t->max_seconds) {
+        int fit = (int)(t->max_seconds / first);
+        cap = fit < 1 ? 1 : fit;
+    }
+    double *ms = malloc((size_t)cap * sizeof *ms);
+    if (!ms)
+        return SSMRT_ERR_OUT_OF_MEMORY;
+    double timed = 0.0;
+    int n = 0;
+    while (n < cap) {
+        ssmrt_status st = setup ? setup(arg) : SSMRT_OK;
+        double t0 = bench_now_seconds();
+        if (!st)
+            st = fn(arg);
+        double dt = bench_now_seconds() - t0;
+        if (st) {
+            free(ms);
+            return st;
+        }
+        ms[n++] = dt * 1e3;
+        timed += dt;
+        if (n >= t->min_reps && timed >= t->min_seconds)
+            break;
+    }
+    double lo = ms[0], hi = ms[0];
+    for (int i = 1; i < n; i++) {
+        lo = ms[i] < lo ? ms[i] : lo;
+        hi = ms[i] > hi ? ms[i] : hi;
+    }
+    out->median_ms = bench_median(ms, n);
+    out->min_ms = lo;
+    out->max_ms = hi;
+    out->reps = n;
+    free(ms);
+    return SSMRT_OK;
+}
+
+double bench_loglog_slope(const double *x, const double *y, int n)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (!(x[i] > 0) || !(y[i] > 0))
+            continue;
+        double lx = log(x[i]), ly = log(y[i]);
+        sx += lx, sy += ly, sxx += lx * lx, sxy += lx * ly;
+        m++;
+    }
+    double den = m * sxx - sx * sx;
+    if (m < 2 || !(fabs(den) > 1e-12))
+        return NAN;
+    return (m * sxy - sx * sy) / den;
+}
