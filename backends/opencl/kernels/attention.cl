@@ -73,6 +73,57 @@ __kernel void attention_tiled(__global float *o, long o_off, __global const floa
     }
 }
 
+/* Few queries (decode): one work-group per query, its work-items splitting the keys
+ * (key j goes to work-item j mod wg), each with its own running max, sum and
+ * accumulator; the partial softmaxes are then merged: with M the largest max, each
+ * part is scaled by exp(m_w - M). red holds wg * DHV floats. */
+__kernel void attention_split(__global float *o, long o_off, __global const float *q,
+                              long q_off, long4 qs, __global const float *k, long k_off,
+                              long4 ks, __global const float *v, long v_off, long4 vs,
+                              int Lq, int Lk, int Hq, int Hk, int Dh, float scale,
+                              __local float *red)
+{
+    int lid = get_local_id(0), wg = get_local_size(0);
+    int i = get_group_id(0), hq = get_group_id(1);
+    long b = get_group_id(2);
+    int hk = hq / (Hq / Hk);
+    int pos = Lk - Lq + i;
+    float qv[DHV], acc[DHV];
+    for (int d = 0; d < DHV; d++) {
+        qv[d] = d < Dh ? q[q_off + b * qs.x + i * qs.y + hq * qs.z + d * qs.w] * scale : 0.0f;
+        acc[d] = 0.0f;
+    }
+    float m = -INFINITY, l = 0.0f;
+    long kbase = k_off + b * ks.x + hk * ks.z, vbase = v_off + b * vs.x + hk * vs.z;
+    for (int j = lid; j <= pos; j += wg) {
+        __global const float *kr = k + kbase + j * ks.y;
+        __global const float *vr = v + vbase + j * vs.y;
+        float s = 0.0f;
+        for (int d = 0; d < DHV; d++)
+            if (d < Dh)
+                s = fma(qv[d], kr[d * ks.w], s);
+        float mn = fmax(m, s);
+        float corr = exp(m - mn), p = exp(s - mn);
+        l = fma(l, corr, p);
+        for (int d = 0; d < DHV; d++)
+            acc[d] = fma(p, d < Dh ? vr[d * vs.w] : 0.0f, acc[d] * corr);
+        m = mn;
+    }
+    float M = wg_max(m, red);
+    float f = m == -INFINITY ? 0.0f : exp(m - M); /* work-items that saw no key */
+    float total = wg_sum(l * f, red);
+    for (int d = 0; d < DHV; d++)
+        red[d * wg + lid] = acc[d] * f;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    __global float *orow = o + o_off + ((b * Lq + i) * Hq + hq) * Dh;
+    for (int d = lid; d < Dh; d += wg) {
+        float s = 0.0f;
+        for (int w = 0; w < wg; w++)
+            s += red[d * wg + w];
+        orow[d] = s / total;
+    }
+}
+
 /* Any head dim: q read from global memory, the accumulator kept in the output row
  * (which this work-item alone owns). Memory stays O(L). */
 __kernel void attention_generic(__global float *o, long o_off, __global const float *q,

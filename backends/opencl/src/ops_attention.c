@@ -1,5 +1,7 @@
-/* SSMRT_OP_ATTENTION (kernels/attention.cl): the tiled kernel for head dims up to
- * 256 (q and accumulator in registers), the generic one beyond. */
+/* SSMRT_OP_ATTENTION (kernels/attention.cl). Head dims up to 256 keep q and the
+ * accumulator in registers: few queries (decode) split each query's keys over a
+ * work-group, more queries share K/V tiles in local memory. Larger head dims take
+ * the generic kernel. */
 #include <stdio.h>
 
 #include "ocl.h"
@@ -37,7 +39,9 @@ int ssmrt_ocl_op_attention(ssmrt_ocl_device *dev, const ssmrt_op *op)
         bk /= 2;
     char defs[64];
     snprintf(defs, sizeof defs, "-DDHV=%d -DBK=%d", tiled ? dhv : 16, tiled ? bk : 16);
-    const char *name = tiled ? "attention_tiled" : "attention_generic";
+    /* Below 16 queries a work-group per query keeps the device busy on long caches. */
+    int split = tiled && Lq < 16;
+    const char *name = split ? "attention_split" : tiled ? "attention_tiled" : "attention_generic";
     ssmrt_ocl_kernel *kern = ssmrt_ocl_kernel_get(dev, "attention", defs, name);
     if (!kern)
         return SSMRT_ERR_BACKEND;
@@ -57,6 +61,17 @@ int ssmrt_ocl_op_attention(ssmrt_ocl_device *dev, const ssmrt_op *op)
     ssmrt_ocl_arg_i32(&a, (int32_t)Hk);
     ssmrt_ocl_arg_i32(&a, (int32_t)Dh);
     ssmrt_ocl_arg_f32(&a, op->params.attention.scale);
+    if (split) {
+        /* Work-items per query: up to 64, while wg * DHV partial sums fit in half
+         * the local memory. */
+        size_t wg = ssmrt_ocl_wg_size(kern, 64);
+        while (wg > 1 && (cl_ulong)(wg * dhv * sizeof(float)) > dev->local_mem / 2)
+            wg /= 2;
+        ssmrt_ocl_arg_local(&a, wg * (size_t)dhv * sizeof(float));
+        size_t local[3] = {wg, 1, 1};
+        size_t global[3] = {(size_t)Lq * wg, (size_t)Hq, (size_t)B};
+        return ssmrt_ocl_launch(dev, &a, 3, global, local, NULL);
+    }
     size_t want = 1;
     while ((int64_t)want < Lq && want < 64)
         want *= 2;
