@@ -1,8 +1,6 @@
 /*
  * vk_op_scan.c: host side of SELECTIVE_SCAN (selective_scan.comp): shape checks
- * as the CPU reference makes them, and the workgroup shape: NL state lanes (the
- * next power of two of N, at most 32), NC time chunks so a workgroup has up to
- * 256 threads, NK = ceil(N / NL) state slices per lane.
+ * as the CPU reference makes them, and the workgroup shape.
  */
 #include "vk_internal.h"
 
@@ -49,18 +47,37 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
     if (!rc) rc = vk_bind_tensor(d, has_s1 ? &op->dst[1] : NULL, 1, &b[10]);
     if (rc) return rc;
 
-    uint32_t nl = 1;
-    while (nl < N && nl < 32) nl <<= 1;
-    uint32_t nk = (uint32_t)((N + nl - 1) / nl);
-    uint32_t nc = 256 / nl;
-    if (nc > 32) nc = 32;
+    /* Workgroup shape (see selective_scan.comp): QL lanes of 4 states each (the next
+     * power of two of N/4, at most 32), NC = 8 chunks of 8 steps, and as many
+     * channels CW as fit 256 threads (at most 16) and the shared memory. */
+    const uint32_t NC = 8, T = 8, TB = NC * T;
+    uint32_t ql = 1;
+    while (ql * 4 < N && ql < 32) ql <<= 1;
+    uint32_t nks = (uint32_t)((N + 4 * ql - 1) / (4 * ql));
+    uint32_t cw = 256 / (ql * NC);
+    if (cw > 16) cw = 16;
+    if (cw < 1) cw = 1;
+    uint64_t channels = (uint64_t)(B * H * P);
+    while (cw > 1 && cw / 2 >= channels) cw /= 2; /* few channels (decode): no idle rows */
+    for (;;) {
+        uint64_t shared = (uint64_t)cw * (TB * 4 * 2 + NC * ql * 16 * 2 + ql * TB * 4 + nks * ql * 16);
+        if (shared <= d->caps.props.limits.maxComputeSharedMemorySize) break;
+        if (cw == 1)
+            return vk_error(SSMRT_ERR_UNSUPPORTED, "vulkan: selective_scan: N = %lld needs %llu bytes "
+                            "of shared memory, the device has %u", (long long)N,
+                            (unsigned long long)shared, d->caps.props.limits.maxComputeSharedMemorySize);
+        cw /= 2;
+    }
+    /* vec4 rows of B and C need 16-byte aligned rows: N % 4 == 0 and aligned starts. */
+    uint32_t vec = N % 4 == 0 && op->src[SSMRT_SCAN_B].offset % 16 == 0 &&
+                   op->src[SSMRT_SCAN_C].offset % 16 == 0;
     struct {
         uint32_t B, L, H, P, N, G, flags;
     } pc = {(uint32_t)B, (uint32_t)L, (uint32_t)H, (uint32_t)P, (uint32_t)N, (uint32_t)G,
             (has_d ? 1u : 0u) | (has_z ? 2u : 0u) | (has_bias ? 4u : 0u) | (has_s0 ? 8u : 0u) |
                 (has_s1 ? 16u : 0u) | (op->params.scan.delta_softplus ? 32u : 0u) |
                 (a_per_head ? 64u : 0u)};
-    uint32_t spec[3] = {nl, nc, nk};
-    vk_pipeline_key key = vk_key(VK_K_SCAN, nl, nc, 1, 3, spec);
-    return vk_dispatch(d, &key, b, 11, &pc, sizeof pc, vk_groups(d, (uint64_t)(B * H * P), 1), 1, 1);
+    uint32_t spec[5] = {ql, NC, cw, nks, vec};
+    vk_pipeline_key key = vk_key(VK_K_SCAN, ql, NC, cw, 5, spec);
+    return vk_dispatch(d, &key, b, 11, &pc, sizeof pc, vk_groups(d, channels, cw), 1, 1);
 }

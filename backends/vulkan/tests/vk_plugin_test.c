@@ -812,6 +812,10 @@ int main(int argc, char **argv) {
     test_scan(2, 129, 3, 1, 3, 5, 0, 1);
     test_scan(1, 70, 4, 3, 2, 40, 1, 1);
     test_scan(2, 1, 4, 4, 1, 64, 1, 2);
+    test_scan(1, 200, 19, 1, 1, 16, 0, 1);
+    test_scan(2, 65, 3, 1, 1, 1, 0, 1);
+    test_scan(1, 33, 2, 8, 1, 128, 1, 1);
+    test_scan(1, 20, 2, 2, 2, 200, 1, 2);
     test_conv1d(2, 9, 13, 4, 1);
     test_conv1d(1, 2, 5, 4, 1);
     test_conv1d(3, 1, 7, 4, 0);
