@@ -4,12 +4,13 @@
  *
  * A task is (batch row, query head, block of QB queries). Keys and values are
  * visited in blocks of KB rows, which stay in cache while every query of the
- * block uses them; per query the running max m, running sum l and the
+ * block uses them (keys transposed, so scores come 8 at a time); per query the running max m, running sum l and the
  * unnormalised output acc are rescaled by exp(m_old - m_new) whenever the max
  * grows. Memory per task is O(QB * (Dh + Dv) + KB * (Dh + Dv)).
  *
  * q, k and v may be strided (a prefix of a longer KV cache, a permuted view): a
- * row with unit stride in its last dim is read in place, any other is gathered.
+ * q or v row with unit stride in its last dim is read in place, any other is
+ * gathered; k is gathered into the transposed block either way.
  */
 #include <stdlib.h>
 
@@ -36,13 +37,17 @@ static const float *row_of(const float *base, const int64_t *s, int64_t b, int64
     return buf;
 }
 
-static float dot(const float *a, const float *b, int64_t n) {
-    v8f acc = v8_set1(0.0f);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) acc += v8_load(a + i) * v8_load(b + i);
-    float s = v8_hsum(acc);
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
+/* Scores of one query against a block of KB keys held transposed (kt[e * KB + j]):
+ * broadcasting q[e] against a row of 8 keys accumulates 8 scores per multiply-
+ * add with no horizontal sums. Keys past the block's end are zero columns. */
+static void scores_block(const float *q, const float *kt, int64_t Dh, float *s) {
+    v8f acc[KB / 8];
+    for (int c = 0; c < KB / 8; c++) acc[c] = v8_set1(0.0f);
+    for (int64_t e = 0; e < Dh; e++) {
+        v8f qe = v8_set1(q[e]);
+        for (int c = 0; c < KB / 8; c++) acc[c] += qe * v8_load(kt + e * KB + 8 * c);
+    }
+    for (int c = 0; c < KB / 8; c++) v8_store(s + 8 * c, acc[c]);
 }
 
 /* Online-softmax update of one query with n scores s[] against value rows vr[]. */
@@ -63,11 +68,24 @@ static void attn_update(float *s, int64_t n, const float *const *vr, int64_t Dv,
     for (; j < n; j++) sum += (s[j] = s_exp(s[j] - mn));
     *l = *l * corr + sum;
     *m = mn;
-    for (int64_t e = 0; e < Dv; e++) acc[e] *= corr;
-    for (j = 0; j < n; j++) {
+    /* acc = acc * corr + sum_j p_j v_j, 64 columns at a time held in registers. */
+    v8f vc = v8_set1(corr);
+    int64_t e0 = 0;
+    for (; e0 + 64 <= Dv; e0 += 64) {
+        v8f r[8];
+        for (int c = 0; c < 8; c++) r[c] = v8_load(acc + e0 + 8 * c) * vc;
+        for (j = 0; j < n; j++) {
+            v8f p = v8_set1(s[j]);
+            const float *v = vr[j] + e0;
+            for (int c = 0; c < 8; c++) r[c] += p * v8_load(v + 8 * c);
+        }
+        for (int c = 0; c < 8; c++) v8_store(acc + e0 + 8 * c, r[c]);
+    }
+    for (int64_t e = e0; e < Dv; e++) acc[e] *= corr;
+    for (j = 0; j < n && e0 < Dv; j++) {
         const float *v = vr[j];
         float p = s[j];
-        for (int64_t e = 0; e < Dv; e++) acc[e] += p * v[e];
+        for (int64_t e = e0; e < Dv; e++) acc[e] += p * v[e];
     }
 }
 
@@ -75,12 +93,11 @@ static int attn_task(const attn_args *a, int64_t b, int64_t h, int64_t i0, int64
     const cpu_attn_dims *d = &a->d;
     const int64_t Dh = d->Dh, Dv = d->Dv, kh = h / (d->Hq / d->Hk), off = d->Lk - d->Lq;
     /* Row pointers first (so they are aligned), then the float buffers. */
-    const float **kr = malloc(sizeof(float *) * 2 * KB +
+    const float **vr = malloc(sizeof(float *) * KB +
                               sizeof(float) * (size_t)(QB * (Dh + Dv + 2) + KB * (Dh + Dv + 1)));
-    if (!kr) return -1;
-    const float **vr = kr + KB;
+    if (!vr) return -1;
     float *qb = (float *)(vr + KB), *acc = qb + QB * Dh, *m = acc + QB * Dv, *l = m + QB;
-    float *kbuf = l + QB, *vbuf = kbuf + KB * Dh, *s = vbuf + KB * Dv;
+    float *kt = l + QB, *vbuf = kt + KB * Dh, *s = vbuf + KB * Dv;
     int64_t nq = i1 - i0;
     for (int64_t i = 0; i < nq; i++) {
         const float *qr = row_of(a->q, a->qs, b, i0 + i, h, Dh, qb + i * Dh);
@@ -92,15 +109,22 @@ static int attn_task(const attn_args *a, int64_t b, int64_t h, int64_t i0, int64
     int64_t jend = off + i1; /* keys [0, jend) are seen by the last query */
     for (int64_t j0 = 0; j0 < jend; j0 += KB) {
         int64_t j1 = j0 + KB < jend ? j0 + KB : jend;
-        for (int64_t j = j0; j < j1; j++) {
-            kr[j - j0] = row_of(a->k, a->ks, b, j, kh, Dh, kbuf + (j - j0) * Dh);
-            vr[j - j0] = row_of(a->v, a->vs, b, j, kh, Dv, vbuf + (j - j0) * Dv);
+        /* The block's keys transposed once for all QB queries; its value rows
+         * are read in place (or gathered when strided). */
+        for (int64_t j = j0; j < j0 + KB; j++) {
+            if (j < j1) {
+                const float *kr = a->k + b * a->ks[0] + j * a->ks[1] + kh * a->ks[2];
+                for (int64_t e = 0; e < Dh; e++) kt[e * KB + (j - j0)] = kr[e * a->ks[3]];
+                vr[j - j0] = row_of(a->v, a->vs, b, j, kh, Dv, vbuf + (j - j0) * Dv);
+            } else {
+                for (int64_t e = 0; e < Dh; e++) kt[e * KB + (j - j0)] = 0.0f;
+            }
         }
         for (int64_t i = 0; i < nq; i++) {
             int64_t lim = off + i0 + i + 1; /* query i sees keys [0, lim) */
             int64_t n = (lim < j1 ? lim : j1) - j0;
             if (n <= 0) continue;
-            for (int64_t j = 0; j < n; j++) s[j] = dot(qb + i * Dh, kr[j], Dh);
+            scores_block(qb + i * Dh, kt, Dh, s);
             attn_update(s, n, vr, Dv, &m[i], &l[i], acc + i * Dv);
         }
     }
@@ -108,7 +132,7 @@ static int attn_task(const attn_args *a, int64_t b, int64_t h, int64_t i0, int64
         float *yr = a->y + ((b * d->Lq + i0 + i) * d->Hq + h) * Dv, inv = 1.0f / l[i];
         for (int64_t e = 0; e < Dv; e++) yr[e] = acc[i * Dv + e] * inv;
     }
-    free(kr);
+    free(vr);
     return 0;
 }
 
