@@ -1,7 +1,8 @@
 /*
- * fast_dispatch.c: binds each cpu_fast_<op> to its x86-64-v3 or baseline copy
- * once, when the plugin is loaded (GNU ifunc), so every call afterwards is
- * direct. Built only when CMake compiled both variants (see fast_variant.h).
+ * fast_dispatch.c: binds each cpu_fast_<op> to its x86-64-v4, x86-64-v3 or
+ * baseline copy once, when the plugin is loaded (GNU ifunc), so every call
+ * afterwards is direct. Built only when CMake compiled the variants (see
+ * fast_variant.h); SSMRT_CPU_HAVE_V4 says whether the v4 copy exists.
  */
 #include "cpu_internal.h"
 
@@ -10,11 +11,29 @@ int cpu_fast_has_v3(void) {
     return __builtin_cpu_supports("x86-64-v3") != 0;
 }
 
+int cpu_fast_has_v4(void) {
+#ifdef SSMRT_CPU_HAVE_V4
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("x86-64-v4") != 0;
+#else
+    return 0;
+#endif
+}
+
+#ifdef SSMRT_CPU_HAVE_V4
+#define CPU_V4(op) int cpu_fast_##op##_v4(const ssmrt_op *);
+#define CPU_PICK_V4(op) cpu_fast_has_v4() ? cpu_fast_##op##_v4:
+#else
+#define CPU_V4(op)
+#define CPU_PICK_V4(op)
+#endif
+
 #define CPU_BIND(op)                                                                       \
     int cpu_fast_##op##_base(const ssmrt_op *);                                            \
     int cpu_fast_##op##_v3(const ssmrt_op *);                                              \
+    CPU_V4(op)                                                                             \
     static cpu_kernel_fn cpu_fast_##op##_resolve(void) {                                   \
-        return cpu_fast_has_v3() ? cpu_fast_##op##_v3 : cpu_fast_##op##_base;              \
+        return CPU_PICK_V4(op) cpu_fast_has_v3() ? cpu_fast_##op##_v3 : cpu_fast_##op##_base; \
     }                                                                                      \
     int cpu_fast_##op(const ssmrt_op *op) __attribute__((ifunc("cpu_fast_" #op "_resolve")));
 

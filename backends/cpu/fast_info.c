@@ -48,7 +48,8 @@ void cpu_fast_api_version(char *out, size_t cap) {
 
 uint32_t cpu_fast_simd_lanes(void) {
 #ifdef SSMRT_CPU_VARIANTS
-    return cpu_fast_has_v3() ? 8 : 4; /* AVX2 or SSE registers of f32 */
+    /* AVX-512 (the scan's recurrence), AVX2 or SSE registers of f32 */
+    return cpu_fast_has_v4() ? 16 : cpu_fast_has_v3() ? 8 : 4;
 #else
     return 4;
 #endif

@@ -19,8 +19,9 @@ uint32_t cpu_fast_simd_lanes(void);
 /* Once per process, before any kernel: keeps the BLAS single-threaded, since
  * the plugin's own threads split every GEMM (fast_matmul.c). */
 void cpu_fast_init(void);
-/* 1 if the CPU runs the x86-64-v3 copy of the kernels (fast_dispatch.c). */
+/* 1 if the CPU runs the x86-64-v3 / -v4 copy of the kernels (fast_dispatch.c). */
 int cpu_fast_has_v3(void);
+int cpu_fast_has_v4(void);
 
 int cpu_fast_copy(const ssmrt_op *op);
 int cpu_fast_binary(const ssmrt_op *op);

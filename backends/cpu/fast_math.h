@@ -139,29 +139,36 @@ CPU_INLINE v8f v8_softplus(v8f x) {
     return v8_select(x > v8_set1(20.0f), x, l);
 }
 
+/* e^x for x already clamped to [-87.34, 88.37], for any vector type T with
+ * integer twin TI and broadcast SET1: v8_exp's polynomial, with 2^n built by one
+ * exponent-field multiply (n <= 127 in that range). t's low mantissa bits hold
+ * n + 2^22 + 2^23, so (t - magic + 127) << 23 works on its integer bits. */
+#define CPU_EXP_CLAMPED(T, TI, SET1, x, out)                                              \
+    do {                                                                                  \
+        const T magic_ = SET1(12582912.0f);                                               \
+        T t_ = (x) * SET1(1.44269504088896341f) + magic_;                                 \
+        T n_ = t_ - magic_;                                                               \
+        T r_ = (x) - n_ * SET1(0.693359375f) - n_ * SET1(-2.12194440e-4f);                \
+        T p_ = SET1(1.9875691500E-4f);                                                    \
+        p_ = p_ * r_ + SET1(1.3981999507E-3f);                                            \
+        p_ = p_ * r_ + SET1(8.3334519073E-3f);                                            \
+        p_ = p_ * r_ + SET1(4.1665795894E-2f);                                            \
+        p_ = p_ * r_ + SET1(1.6666665459E-1f);                                            \
+        p_ = p_ * r_ + SET1(5.0000001201E-1f);                                            \
+        T y_ = p_ * r_ * r_ + r_ + SET1(1.0f);                                            \
+        (out) = y_ * (T)(((TI)t_ - (TI)magic_ + 127) << 23);                              \
+    } while (0)
+
 /* exp(x) for the scan's decay factors exp(dt * A), where it is the whole cost of
  * Mamba-1's op, and inside sigmoid/silu: v8_exp's polynomial, but x is clamped
  * to [-87.34, 88.37] instead of masked, so an underflow comes out as about
  * FLT_MIN rather than 0 (absolute error < 1.2e-38), an overflow as 2.4e38
  * rather than inf, and 2^n needs a single multiply. Not for the EXP op. */
 CPU_INLINE v8f v8_exp_decay(v8f x) {
-    const v8f lo = v8_set1(-87.33654475f), hi = v8_set1(88.37626266f);
-    x = v8_clamp(x, lo, hi);
-    const v8f magic = v8_set1(12582912.0f);
-    v8f t = x * v8_set1(1.44269504088896341f) + magic;
-    v8f n = t - magic;
-    v8f r = x - n * v8_set1(0.693359375f) - n * v8_set1(-2.12194440e-4f);
-    v8f p = v8_set1(1.9875691500E-4f);
-    p = p * r + v8_set1(1.3981999507E-3f);
-    p = p * r + v8_set1(8.3334519073E-3f);
-    p = p * r + v8_set1(4.1665795894E-2f);
-    p = p * r + v8_set1(1.6666665459E-1f);
-    p = p * r + v8_set1(5.0000001201E-1f);
-    v8f y = p * r * r + r + v8_set1(1.0f);
-    /* t's low mantissa bits hold n + 2^22 + 2^23: shifting (t - magic + 127) works
-     * on the integer bits directly. */
-    v8i e = ((v8i)t - (v8i)magic + 127) << 23;
-    return y * (v8f)e;
+    v8f y;
+    x = v8_clamp(x, v8_set1(-87.33654475f), v8_set1(88.37626266f));
+    CPU_EXP_CLAMPED(v8f, v8i, v8_set1, x, y);
+    return y;
 }
 
 /* 1/d for finite d >= 1, within about 2 ulp: on AVX the 12-bit estimate refined

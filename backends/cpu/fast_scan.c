@@ -21,6 +21,7 @@
 
 #include "fast_kernels.h"
 #include "fast_math.h"
+#include "fast_vc.h"
 
 #define CW 16 /* channels per task */
 #define LC 64 /* time steps per chunk */
@@ -118,6 +119,28 @@ static void scan_recur_chunk(const scan_args *a, const scan_task_info *ti, int64
     }
 }
 
+/* One state element n of the task's channels: s = decay * s + dt*u * B[n], and
+ * acc += s * C[n]; decay is the per-head dA, or exp(dt * A[h, n]). */
+#define CPU_VC_NV (CW / CPU_VC_WIDTH)
+CPU_INLINE void scan_cv_update(float *s, float b, float c, const vcf *da, const vcf *du, vcf *acc) {
+    vcf bn = vc_set1(b), cn = vc_set1(c);
+    for (int k = 0; k < CPU_VC_NV; k++) {
+        vcf sv = da[k] * vc_load(s + k * CPU_VC_WIDTH) + du[k] * bn;
+        vc_store(s + k * CPU_VC_WIDTH, sv);
+        acc[k] += sv * cn;
+    }
+}
+CPU_INLINE void scan_cv_update_exp(float *s, const float *An, float b, float c, const vcf *dt,
+                                   const vcf *du, vcf *acc) {
+    vcf bn = vc_set1(b), cn = vc_set1(c);
+    for (int k = 0; k < CPU_VC_NV; k++) {
+        vcf decay = vc_exp_decay(dt[k] * vc_load(An + k * CPU_VC_WIDTH));
+        vcf sv = decay * vc_load(s + k * CPU_VC_WIDTH) + du[k] * bn;
+        vc_store(s + k * CPU_VC_WIDTH, sv);
+        acc[k] += sv * cn;
+    }
+}
+
 /* The same recurrence vectorised across channels instead, when all channels of
  * the task share one group (always for Mamba-1 with G = 1, and for Mamba-2
  * tasks, which lie within a head): B and C are then broadcast scalars and there
@@ -129,52 +152,45 @@ static void scan_recur_chunk(const scan_args *a, const scan_task_info *ti, int64
 static void scan_recur_chunk_cv(const scan_args *a, const scan_task_info *ti, int64_t l0,
                                 int64_t lc, const float *dtc, const float *dAc, const float *At,
                                 float *st, float *ys) {
+    enum { NV = CPU_VC_NV }; /* channel vectors per task */
     const cpu_scan_dims *d = &a->d;
     const int64_t N = d->N, HP = d->H * d->P;
     for (int64_t l = 0; l < lc; l++) {
         int64_t t = ti->b * d->L + l0 + l;
         const float *urow = a->u + t * HP + ti->c0;
         if (l + 8 < lc) __builtin_prefetch(urow + 8 * HP);
-        v8f u0, u1;
-        if (ti->cw == CW) {
-            u0 = v8_load(urow);
-            u1 = v8_load(urow + 8);
-        } else {
-            float uv[CW] = {0};
+        float uv[CW] = {0};
+        if (ti->cw < CW) /* a short last run: pad with zeros */
             for (int64_t i = 0; i < ti->cw; i++) uv[i] = urow[i];
-            u0 = v8_load(uv);
-            u1 = v8_load(uv + 8);
-        }
+        const float *us = ti->cw == CW ? urow : uv;
         const float *Bl = a->Bm + t * d->G * N + ti->boff[0], *Cl = a->Cm + t * d->G * N + ti->boff[0];
-        v8f dt0 = v8_load(dtc + l * CW), dt1 = v8_load(dtc + l * CW + 8);
-        v8f du0 = dt0 * u0, du1 = dt1 * u1;
-        v8f acc0 = v8_set1(0.0f), acc1 = acc0;
-        if (d->a_per_head) {
-            v8f da0 = v8_load(dAc + l * CW), da1 = v8_load(dAc + l * CW + 8);
-            for (int64_t n = 0; n < N; n++) {
-                v8f bn = v8_set1(Bl[n]), cn = v8_set1(Cl[n]);
-                float *s = st + n * CW;
-                v8f s0 = da0 * v8_load(s) + du0 * bn, s1 = da1 * v8_load(s + 8) + du1 * bn;
-                v8_store(s, s0);
-                v8_store(s + 8, s1);
-                acc0 += s0 * cn;
-                acc1 += s1 * cn;
-            }
-        } else {
-            for (int64_t n = 0; n < N; n++) {
-                v8f bn = v8_set1(Bl[n]), cn = v8_set1(Cl[n]);
-                float *s = st + n * CW;
-                const float *An = At + n * CW;
-                v8f s0 = v8_exp_decay(dt0 * v8_load(An)) * v8_load(s) + du0 * bn;
-                v8f s1 = v8_exp_decay(dt1 * v8_load(An + 8)) * v8_load(s + 8) + du1 * bn;
-                v8_store(s, s0);
-                v8_store(s + 8, s1);
-                acc0 += s0 * cn;
-                acc1 += s1 * cn;
-            }
+        vcf dtv[NV], du[NV], da[NV], a0[NV], a1[NV], a2[NV], a3[NV];
+        for (int k = 0; k < NV; k++) {
+            dtv[k] = vc_load(dtc + l * CW + k * CPU_VC_WIDTH);
+            du[k] = dtv[k] * vc_load(us + k * CPU_VC_WIDTH);
+            da[k] = d->a_per_head ? vc_load(dAc + l * CW + k * CPU_VC_WIDTH) : vc_set1(0.0f);
+            a0[k] = a1[k] = a2[k] = a3[k] = vc_set1(0.0f);
         }
-        v8_store(ys + l * CW, acc0);
-        v8_store(ys + l * CW + 8, acc1);
+        /* Four partial sums over n: one chain of dependent adds would hold the
+         * Mamba-2 loop (no exp to hide it) to one FMA latency per n. */
+        int64_t n = 0;
+        if (d->a_per_head) {
+            for (; n + 4 <= N; n += 4) {
+                scan_cv_update(st + n * CW, Bl[n], Cl[n], da, du, a0);
+                scan_cv_update(st + (n + 1) * CW, Bl[n + 1], Cl[n + 1], da, du, a1);
+                scan_cv_update(st + (n + 2) * CW, Bl[n + 2], Cl[n + 2], da, du, a2);
+                scan_cv_update(st + (n + 3) * CW, Bl[n + 3], Cl[n + 3], da, du, a3);
+            }
+            for (; n < N; n++) scan_cv_update(st + n * CW, Bl[n], Cl[n], da, du, a0);
+        } else {
+            for (; n + 2 <= N; n += 2) {
+                scan_cv_update_exp(st + n * CW, At + n * CW, Bl[n], Cl[n], dtv, du, a0);
+                scan_cv_update_exp(st + (n + 1) * CW, At + (n + 1) * CW, Bl[n + 1], Cl[n + 1], dtv, du, a1);
+            }
+            for (; n < N; n++) scan_cv_update_exp(st + n * CW, At + n * CW, Bl[n], Cl[n], dtv, du, a0);
+        }
+        for (int k = 0; k < NV; k++) a0[k] = (a0[k] + a1[k]) + (a2[k] + a3[k]);
+        for (int k = 0; k < NV; k++) vc_store(ys + l * CW + k * CPU_VC_WIDTH, a0[k]);
     }
 }
 

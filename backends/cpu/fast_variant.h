@@ -1,13 +1,15 @@
 /*
  * fast_variant.h: names of the fast kernels per compiled variant.
  *
- * On x86-64 the fast_*.c files are compiled twice: for the baseline ISA and with
- * -march=x86-64-v3 (AVX2, FMA, F16C). GCC's target attributes cannot do this job
- * well: vectors built from a scalar come out as chains of inserts instead of one
- * broadcast. CMake passes -DCPU_VARIANT=_base or _v3 and the defines below give
- * each copy's external functions their own names; fast_dispatch.c binds the
- * plain names to one copy at load time (GNU ifunc) after asking the CPU. Without
- * CPU_VARIANT (other architectures) the kernels keep their plain names.
+ * On x86-64 the fast_*.c files are compiled three times: for the baseline ISA,
+ * with -march=x86-64-v3 (AVX2, FMA, F16C) and with -march=x86-64-v4 (AVX-512,
+ * which only the scan's recurrence uses explicitly, fast_vc.h). GCC's target
+ * attributes cannot do this job well: vectors built from a scalar come out as
+ * chains of inserts instead of one broadcast. CMake passes -DCPU_VARIANT=_base,
+ * _v3 or _v4 and the defines below give each copy's external functions their
+ * own names; fast_dispatch.c binds the plain names to one copy at load time
+ * (GNU ifunc) after asking the CPU. Without CPU_VARIANT (other architectures)
+ * the kernels keep their plain names.
  */
 #ifndef SSMRT_CPU_FAST_VARIANT_H
 #define SSMRT_CPU_FAST_VARIANT_H
