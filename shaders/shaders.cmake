@@ -14,6 +14,7 @@ set(SSMRT_VK_SHADER_VARIANTS
   "norm|norm.comp"
   "matmul|matmul.comp"
   "matmul_s16|matmul.comp|-DSTORAGE16"
+  "matmul_coopmat_nv|matmul_coopmat_nv.comp"
   "matvec|matvec.comp"
   "matvec_s16|matvec.comp|-DSTORAGE16"
   "embedding|embedding.comp"

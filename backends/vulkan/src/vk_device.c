@@ -134,43 +134,73 @@ static int pick_queue(vk_device *d) {
     return 0;
 }
 
+/* The features the cooperative-matrix kernel needs besides the extension: f16
+ * arithmetic, the Vulkan memory model (the NV extension's scope constants come from
+ * it), 16-bit storage, and subgroups of 32 (its 4-subgroup tiling). */
+static int coopmat_usable(vk_device *d) {
+    if (!d->caps.coopmat_nv || !d->caps.storage16 || d->caps.subgroup_size != 32 ||
+        d->caps.props.apiVersion < VK_API_VERSION_1_2)
+        return 0;
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV cm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+    VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES, .pNext = &cm};
+    VkPhysicalDeviceVulkanMemoryModelFeatures mm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES, .pNext = &f16};
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &mm};
+    d->be->fn.vkGetPhysicalDeviceFeatures2(d->phys, &f2);
+    return cm.cooperativeMatrix && f16.shaderFloat16 && mm.vulkanMemoryModel;
+}
+
 static int create_logical(vk_device *d) {
     float prio = 1.0f;
     VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
                                    .queueFamilyIndex = d->qfam,
                                    .queueCount = 1,
                                    .pQueuePriorities = &prio};
-    const char *exts[2];
-    uint32_t n_ext = 0;
+    const char *cm_ext = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
     VkPhysicalDeviceCooperativeMatrixFeaturesNV cm = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+        .cooperativeMatrix = VK_TRUE};
+    VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+        .pNext = &cm,
+        .shaderFloat16 = VK_TRUE};
+    VkPhysicalDeviceVulkanMemoryModelFeatures mm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
+        .pNext = &f16,
+        .vulkanMemoryModel = VK_TRUE};
     VkPhysicalDevice16BitStorageFeatures s16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
         .storageBuffer16BitAccess = d->caps.storage16 ? VK_TRUE : VK_FALSE};
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                     .pNext = &s16};
+    d->caps.coopmat_nv = coopmat_usable(d);
+    VkResult r = VK_ERROR_FEATURE_NOT_PRESENT;
     if (d->caps.coopmat_nv) {
-        /* The feature must be reported, not just the extension. */
-        VkPhysicalDeviceCooperativeMatrixFeaturesNV q = {
-            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
-        VkPhysicalDeviceFeatures2 qf = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-                                        .pNext = &q};
-        d->be->fn.vkGetPhysicalDeviceFeatures2(d->phys, &qf);
-        if (q.cooperativeMatrix && d->caps.storage16) {
-            cm.cooperativeMatrix = VK_TRUE;
-            s16.pNext = &cm;
-            exts[n_ext++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
-        } else {
+        s16.pNext = &mm;
+        VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+                                  .pNext = &f2,
+                                  .queueCreateInfoCount = 1,
+                                  .pQueueCreateInfos = &qci,
+                                  .enabledExtensionCount = 1,
+                                  .ppEnabledExtensionNames = &cm_ext};
+        r = d->be->fn.vkCreateDevice(d->phys, &dci, NULL, &d->dev);
+        if (r != VK_SUCCESS) {
+            /* Never let the optional path cost the device: retry without it. */
+            vk_log(SSMRT_LOG_WARN, "vulkan: device with cooperative matrices failed (%s); "
+                   "continuing without them", vk_result_name(r));
             d->caps.coopmat_nv = 0;
+            s16.pNext = NULL;
         }
     }
-    VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-                              .pNext = &f2,
-                              .queueCreateInfoCount = 1,
-                              .pQueueCreateInfos = &qci,
-                              .enabledExtensionCount = n_ext,
-                              .ppEnabledExtensionNames = exts};
-    VkResult r = d->be->fn.vkCreateDevice(d->phys, &dci, NULL, &d->dev);
+    if (r != VK_SUCCESS) {
+        VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+                                  .pNext = &f2,
+                                  .queueCreateInfoCount = 1,
+                                  .pQueueCreateInfos = &qci};
+        r = d->be->fn.vkCreateDevice(d->phys, &dci, NULL, &d->dev);
+    }
     if (r != VK_SUCCESS) {
         d->dev = VK_NULL_HANDLE;
         return vk_fail(d, r, "vkCreateDevice");

@@ -1,5 +1,6 @@
 /*
- * vk_op_linalg.c: host side of MATMUL (matmul.comp tiled, matvec.comp for at most
+ * vk_op_linalg.c: host side of MATMUL (matmul.comp tiled, matmul_coopmat_nv.comp for
+ * f16 weights where the device has NV cooperative matrices, matvec.comp for at most
  * 8 rows) and EMBEDDING (embedding.comp).
  */
 #include "vk_internal.h"
@@ -39,6 +40,12 @@ int vk_op_matmul(vk_device *d, const ssmrt_op *op) {
     if (M <= MATVEC_MAX_ROWS) {
         vk_pipeline_key key = vk_key(vk_kernel16(d, VK_K_MATVEC, VK_K_MATVEC_S16), 64, 1, 1, 1, &wt);
         return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, vk_groups(d, (uint64_t)N, 1), 1, 1);
+    }
+    if (wt == SSMRT_F16 && d->caps.coopmat_nv) {
+        /* Tensor cores (see matmul_coopmat_nv.comp): 4 subgroups of 32. */
+        vk_pipeline_key key = vk_key(VK_K_MATMUL_CM, 128, 1, 1, 0, NULL);
+        return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, (uint32_t)((N + 63) / 64),
+                           (uint32_t)((M + 63) / 64), 1);
     }
     vk_pipeline_key key = vk_key(vk_kernel16(d, VK_K_MATMUL, VK_K_MATMUL_S16), 16, 16, 1, 1, &wt);
     return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, (uint32_t)((N + 63) / 64),
