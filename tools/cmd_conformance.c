@@ -164,6 +164,9 @@ int ssmrt_cmd_conformance(int argc, char **argv)
             }
         }
     }
+    if (a.all && n_reports > 1)
+        ssmrt_conformance_print_summary((const ssmrt_conformance_report *const *)reports,
+                                        n_reports, stdout);
     if (a.json && n_reports &&
         ssmrt_conformance_write_json((const ssmrt_conformance_report *const *)reports, n_reports,
                                      a.json) != SSMRT_OK)

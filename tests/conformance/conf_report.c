@@ -30,6 +30,37 @@ static void conf_print_device(FILE *f, const char *what, const ssmrt_device_info
     fprintf(f, "\n");
 }
 
+/* Verdict counts and the largest error of the cases matching op (and dtype, unless
+ * NULL), as one table cell. */
+static void conf_print_cell(FILE *f, const ssmrt_conformance_report *r, const char *op,
+                            const char *dtype)
+{
+    size_t n[SSMRT_CONFORMANCE_VERDICT_COUNT] = {0};
+    double maxerr = -1.0;
+    for (size_t i = 0; i < r->n_cases; i++) {
+        const ssmrt_conformance_case *k = &r->cases[i];
+        if (strcmp(k->op, op) || (dtype && strcmp(k->dtype, dtype)))
+            continue;
+        n[k->verdict]++;
+        if (k->max_error > maxerr)
+            maxerr = k->max_error;
+    }
+    int printed = 0;
+    fputc(' ', f);
+    for (int v = 0; v < SSMRT_CONFORMANCE_VERDICT_COUNT; v++) {
+        if (!n[v])
+            continue;
+        fprintf(f, "%s%s %zu", printed ? ", " : "",
+                ssmrt_conformance_verdict_name((ssmrt_conformance_verdict)v), n[v]);
+        printed = 1;
+    }
+    if (!printed)
+        fprintf(f, "-");
+    else if (maxerr >= 0)
+        fprintf(f, " (%.2g)", maxerr);
+    fprintf(f, " |");
+}
+
 void ssmrt_conformance_print_markdown(const ssmrt_conformance_report *r, FILE *f)
 {
     const char *const *ops = ssmrt_conformance_op_names();
@@ -57,32 +88,8 @@ void ssmrt_conformance_print_markdown(const ssmrt_conformance_report *r, FILE *f
         if (!any)
             continue;
         fprintf(f, "| %s |", ops[o]);
-        for (int c = 0; c < CONF_NCOLS; c++) {
-            size_t n[SSMRT_CONFORMANCE_VERDICT_COUNT] = {0};
-            double maxerr = -1.0;
-            for (size_t i = 0; i < r->n_cases; i++) {
-                const ssmrt_conformance_case *k = &r->cases[i];
-                if (strcmp(k->op, ops[o]) || strcmp(k->dtype, conf_columns[c]))
-                    continue;
-                n[k->verdict]++;
-                if (k->max_error > maxerr)
-                    maxerr = k->max_error;
-            }
-            int printed = 0;
-            fputc(' ', f);
-            for (int v = 0; v < SSMRT_CONFORMANCE_VERDICT_COUNT; v++) {
-                if (!n[v])
-                    continue;
-                fprintf(f, "%s%s %zu", printed ? ", " : "",
-                        ssmrt_conformance_verdict_name((ssmrt_conformance_verdict)v), n[v]);
-                printed = 1;
-            }
-            if (!printed)
-                fprintf(f, "-");
-            else if (maxerr >= 0)
-                fprintf(f, " (%.2g)", maxerr);
-            fprintf(f, " |");
-        }
+        for (int c = 0; c < CONF_NCOLS; c++)
+            conf_print_cell(f, r, ops[o], conf_columns[c]);
         fprintf(f, "\n");
     }
     int header = 0;
@@ -96,6 +103,38 @@ void ssmrt_conformance_print_markdown(const ssmrt_conformance_report *r, FILE *f
         }
         fprintf(f, "- %s `%s` %s %s: %s\n", ssmrt_conformance_verdict_name(k->verdict), k->op,
                 k->dtype, k->name, k->message);
+    }
+    fprintf(f, "\n");
+}
+
+void ssmrt_conformance_print_summary(const ssmrt_conformance_report *const *reports,
+                                     size_t n_reports, FILE *f)
+{
+    const char *const *ops = ssmrt_conformance_op_names();
+    fprintf(f, "## Conformance summary: %zu devices\n\n", n_reports);
+    for (size_t d = 0; d < n_reports; d++) {
+        char what[32];
+        snprintf(what, sizeof what, "%s %u", reports[d]->device.backend, reports[d]->device.index);
+        conf_print_device(f, what, &reports[d]->device);
+    }
+    fprintf(f, "\n| op |");
+    for (size_t d = 0; d < n_reports; d++)
+        fprintf(f, " %s %u |", reports[d]->device.backend, reports[d]->device.index);
+    fprintf(f, "\n|---|");
+    for (size_t d = 0; d < n_reports; d++)
+        fprintf(f, "---|");
+    fprintf(f, "\n");
+    for (int o = 0; ops[o]; o++) {
+        int any = 0;
+        for (size_t d = 0; d < n_reports; d++)
+            for (size_t i = 0; i < reports[d]->n_cases; i++)
+                any |= !strcmp(reports[d]->cases[i].op, ops[o]);
+        if (!any)
+            continue;
+        fprintf(f, "| %s |", ops[o]);
+        for (size_t d = 0; d < n_reports; d++)
+            conf_print_cell(f, reports[d], ops[o], NULL);
+        fprintf(f, "\n");
     }
     fprintf(f, "\n");
 }

@@ -78,6 +78,11 @@ void ssmrt_conformance_report_destroy(ssmrt_conformance_report *report);
 /* Markdown: a device header (name, vendor, driver and API version) and a matrix of
  * op x dtype with verdict counts and the largest error, then every non-PASS case. */
 void ssmrt_conformance_print_markdown(const ssmrt_conformance_report *report, FILE *f);
+/* With several devices (--all): one table op x device, each cell the verdict counts
+ * and the largest error over all dtypes, under a list of the devices with their
+ * drivers and API versions. */
+void ssmrt_conformance_print_summary(const ssmrt_conformance_report *const *reports,
+                                     size_t n_reports, FILE *f);
 /* JSON with every case of every report (one entry per device). */
 ssmrt_status ssmrt_conformance_write_json(const ssmrt_conformance_report *const *reports,
                                           size_t n_reports, const char *path);
