@@ -76,7 +76,10 @@ int vk_debug_check(vk_device *d, const char *when) {
     if (n == d->validation_seen) return 0;
     unsigned fresh = n - d->validation_seen;
     d->validation_seen = n;
+    char first[sizeof d->be->validation_msg];
+    snprintf(first, sizeof first, "%s", d->be->validation_msg);
+    atomic_flag_clear(&d->be->msg_taken); /* the next error is reported with its own text */
     return vk_error(SSMRT_ERR_BACKEND,
                     "vulkan: the validation layer reported %u error(s) before %s; the first: %s",
-                    fresh, when, d->be->validation_msg);
+                    fresh, when, first);
 }
