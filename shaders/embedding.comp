@@ -1,6 +1,9 @@
 #version 450
 // EMBEDDING: y[m, :] = table[ids[m], :] as f32 (TT, specialization constant 3, is the
-// table dtype); an id outside [0, V) gives a row of zeros (ssmrt.h).
+// table dtype); an id outside [0, V) gives a row of zeros (ssmrt.h). A table larger
+// than one descriptor can bind runs as several dispatches over row ranges
+// [r0, r0 + Vc): each writes the rows whose id falls in its range, the first one
+// also the zero rows.
 #include "common.glsl"
 
 layout(constant_id = 3) const uint TT = 0;
@@ -15,6 +18,7 @@ layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform PC {
     uint off_t, off_ids, off_y;
     uint M, D, V;
+    uint r0, Vc, first;
 } pc;
 
 float load_t(uint i) {
@@ -33,6 +37,9 @@ void main() {
     for (uint i = gl_GlobalInvocationID.x; i < n; i += step) {
         uint m = i / pc.D, d = i % pc.D;
         int id = ids[pc.off_ids + m];
-        y[pc.off_y + i] = (id >= 0 && uint(id) < pc.V) ? load_t(pc.off_t + uint(id) * pc.D + d) : 0.0;
+        if (id >= 0 && uint(id) >= pc.r0 && uint(id) - pc.r0 < pc.Vc)
+            y[pc.off_y + i] = load_t(pc.off_t + (uint(id) - pc.r0) * pc.D + d);
+        else if (pc.first != 0u && (id < 0 || uint(id) >= pc.V))
+            y[pc.off_y + i] = 0.0;
     }
 }

@@ -22,6 +22,7 @@ layout(push_constant) uniform PC {
     uint off_x, off_w, off_b, off_y;
     uint M, N, K;
     uint has_bias;
+    uint ldy; // row stride of y (N, or the full N when a column chunk runs)
 } pc;
 
 float load_w(uint i) {
@@ -73,7 +74,7 @@ void main() {
             if (n >= pc.N) continue;
             float v = acc[i][j];
             if (pc.has_bias != 0u) v += bias[pc.off_b + n];
-            y[pc.off_y + m * pc.N + n] = v;
+            y[pc.off_y + m * pc.ldy + n] = v;
         }
     }
 }

@@ -30,6 +30,7 @@ layout(push_constant) uniform PC {
     uint off_x, off_w, off_b, off_y;
     uint M, N, K;
     uint has_bias;
+    uint ldy; // row stride of y (N, or the full N when a column chunk runs)
 } pc;
 
 shared float16_t xs[BM * SA];
@@ -76,6 +77,6 @@ void main() {
         if (m >= pc.M || n >= pc.N) continue;
         float v = ysh[row * SY + col];
         if (pc.has_bias != 0u) v += bias[pc.off_b + n];
-        y[pc.off_y + m * pc.N + n] = v;
+        y[pc.off_y + m * pc.ldy + n] = v;
     }
 }

@@ -19,6 +19,7 @@ layout(push_constant) uniform PC {
     uint off_x, off_w, off_b, off_y;
     uint M, N, K;
     uint has_bias;
+    uint ldy; // row stride of y (N, or the full N when a column chunk runs)
 } pc;
 
 float load_w(uint i) {
@@ -53,7 +54,7 @@ void main() {
         if (t < pc.M) {
             float v = red[t][0];
             if (pc.has_bias != 0u) v += bias[pc.off_b + n];
-            y[pc.off_y + t * pc.N + n] = v;
+            y[pc.off_y + t * pc.ldy + n] = v;
         }
         barrier();
     }

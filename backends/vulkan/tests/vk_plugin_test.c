@@ -497,6 +497,30 @@ static void test_embedding(uint32_t tdt) {
     drop(&y);
 }
 
+/* A table of 50003 x 700 f32 (140 MB): larger than lavapipe's 128 MiB
+ * maxStorageBufferRange, so the plugin splits it into row ranges. */
+static void test_embedding_large(void) {
+    int64_t ts[2] = {50003, 700}, is[1] = {9}, ys[2] = {9, 700};
+    tens t = make(SSMRT_F32, 2, ts), ids = make(SSMRT_I32, 1, is), y = make(SSMRT_F32, 2, ys);
+    float *tv = rnd(t.n, 1), *yv = malloc(y.n * 4);
+    putf(&t, tv);
+    int32_t idv[9] = {0, 50002, 25000, 49000, -3, 1, 50003, 47000, 12};
+    put(&ids, idv, sizeof idv);
+    ssmrt_op op = new_op(SSMRT_OP_EMBEDDING, 2, 1);
+    op.src[0] = t.d;
+    op.src[1] = ids.d;
+    op.dst[0] = y.d;
+    int rc = run(&op);
+    getf(&y, yv);
+    double *want = malloc(y.n * sizeof *want);
+    for (int i = 0; i < 9; i++)
+        for (int d = 0; d < 700; d++)
+            want[i * 700 + d] = idv[i] >= 0 && idv[i] < 50003 ? tv[(size_t)idv[i] * 700 + d] : 0.0;
+    check("embedding [50003, 700] f32 (split)", rc, yv, want, y.n, 0, 0);
+    free(tv), free(yv), free(want);
+    drop(&t), drop(&ids), drop(&y);
+}
+
 static void test_topk(void) {
     int64_t s[2] = {9, 6};
     tens x = make(SSMRT_F32, 2, s), y = make(SSMRT_F32, 2, s);
@@ -805,6 +829,9 @@ int main(int argc, char **argv) {
     test_matmul(70, 64, 64, SSMRT_F16, 0);
     test_embedding(SSMRT_F32);
     test_embedding(SSMRT_BF16);
+    test_embedding_large();
+    test_matmul(3, 50003, 700, SSMRT_F32, 1);  /* 140 MB of weights: split by columns */
+    test_matmul(70, 50003, 700, SSMRT_F32, 0);
     test_topk();
     test_scan(1, 1, 3, 1, 1, 16, 0, 1);
     test_scan(2, 37, 5, 1, 1, 16, 0, 0);
