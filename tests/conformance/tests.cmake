@@ -29,3 +29,12 @@ file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/conformance)
 # Every subcommand answers --help with exit status 0.
 add_test(NAME tool.help COMMAND ${CMAKE_CURRENT_LIST_DIR}/check_help.sh $<TARGET_FILE:ssmrt_tool>)
 set_tests_properties(tool.help PROPERTIES LABELS "tool")
+
+# The quick suite on the CPU under valgrind (invalid accesses and leaks fail it).
+if(TARGET ssmrt-cpu)
+  add_test(NAME conformance.cpu.valgrind
+    COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_valgrind.sh $<TARGET_FILE:ssmrt_tool>
+            $<TARGET_FILE:ssmrt-cpu>)
+  set_tests_properties(conformance.cpu.valgrind PROPERTIES LABELS "conformance;cpu;valgrind"
+    SKIP_RETURN_CODE 77 TIMEOUT 1800)
+endif()
