@@ -43,7 +43,11 @@ void cpu_fast_api_version(char *out, size_t cap) {
         if (cfg) snprintf(gemm, sizeof gemm, "%.*s", sp ? (int)(sp - cfg) : 40, cfg);
     }
 #endif
-    snprintf(out, cap, "C11 + %s + %s", threads, gemm);
+    const char *isa = "";
+#ifdef SSMRT_CPU_VARIANTS
+    isa = cpu_fast_has_v4() ? " + x86-64-v4" : cpu_fast_has_v3() ? " + x86-64-v3" : " + x86-64";
+#endif
+    snprintf(out, cap, "C11 + %s + %s%s", threads, gemm, isa);
 }
 
 uint32_t cpu_fast_simd_lanes(void) {

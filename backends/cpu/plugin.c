@@ -47,15 +47,15 @@ void cpu_scratch_free(void *p) { free(p); }
 /* Backend and devices                                                    */
 /* ===================================================================== */
 
+/* The backend object only marks a successful init; devices carry the state. */
 typedef struct cpu_backend {
-    cpu_device devices[CPU_DEVICE_COUNT];
+    uint32_t device_count;
 } cpu_backend;
 
 static int cpu_init(void **out_backend) {
     cpu_backend *b = g_host->alloc(sizeof *b);
     if (!b) return cpu_error(SSMRT_ERR_OUT_OF_MEMORY, "cpu: out of memory starting the plugin");
-    memset(b, 0, sizeof *b);
-    for (uint32_t i = 0; i < CPU_DEVICE_COUNT; i++) b->devices[i].index = i;
+    b->device_count = CPU_DEVICE_COUNT;
     cpu_fast_init();
     *out_backend = b;
     return 0;
@@ -127,16 +127,24 @@ static int cpu_device_props(void *backend, uint32_t index, ssmrt_backend_device_
     return 0;
 }
 
+/* Each open gets its own device object (timer slots), so contexts used from
+ * different threads share nothing but the read-only kernels. */
 static int cpu_device_open(void *backend, uint32_t index, void **out_device) {
-    cpu_backend *b = backend;
+    (void)backend;
     if (index >= CPU_DEVICE_COUNT)
         return cpu_error(SSMRT_ERR_NOT_FOUND, "cpu: no device %u (the plugin has %d)", index,
                          CPU_DEVICE_COUNT);
-    *out_device = &b->devices[index];
+    cpu_device *dev = g_host->alloc(sizeof *dev);
+    if (!dev) return cpu_error(SSMRT_ERR_OUT_OF_MEMORY, "cpu: out of memory opening device %u", index);
+    memset(dev, 0, sizeof *dev);
+    dev->index = index;
+    *out_device = dev;
     return 0;
 }
 
-static void cpu_device_close(void *device) { (void)device; }
+static void cpu_device_close(void *device) {
+    if (device) g_host->free(device);
+}
 
 /* ===================================================================== */
 /* Buffers                                                                */
