@@ -51,6 +51,7 @@ static void scan_dt_chunk(const scan_args *a, const scan_task_info *ti, int64_t 
     const cpu_scan_dims *d = &a->d;
     for (int64_t l = 0; l < lc; l++) {
         const float *del = a->delta + (ti->b * d->L + l0 + l) * d->H + ti->h0;
+        if (l + 8 < lc) __builtin_prefetch(del + 8 * d->H); /* steps lie H floats apart */
         for (int64_t j = 0; j < ti->nh; j += 8) {
             v8f v;
             if (j + 8 <= ti->nh) {
@@ -201,6 +202,7 @@ static void scan_output_chunk(const scan_args *a, const scan_task_info *ti, int6
     const int64_t HP = d->H * d->P;
     for (int64_t l = 0; l < lc; l++) {
         int64_t off = (ti->b * d->L + l0 + l) * HP + ti->c0;
+        if (a->z && l + 8 < lc) __builtin_prefetch(a->z + off + 8 * HP);
         if (ti->cw == CW) {
             for (int i = 0; i < CW; i += 8) {
                 v8f v = v8_load(ys + l * CW + i) + v8_load(ti->Dc + i) * v8_load(a->u + off + i);
