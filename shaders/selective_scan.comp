@@ -18,7 +18,12 @@
 //      C . s to its partial y of each step. The last chunk's end state is the next
 //      block's carry.
 //   4. Partial y sums are reduced over the QL lanes, D*u and the silu(z) gate
-//      applied, and y written.
+//      applied, and y written. Built with -DSUBGROUP (used where the device has
+//      subgroup shuffles, QL <= T and QL <= the subgroup size), the reduction is a
+//      reduce-scatter of subgroup shuffles: at each of log2(QL) stages a lane sends
+//      the half of its partial sums its partner keeps and adds the half it keeps,
+//      so it ends with the full sums of T/QL steps and writes those y itself; no
+//      shared memory, no barrier. Otherwise the sums go through shared memory.
 // So every exp is computed once, the state never leaves registers within a block,
 // and global traffic is one read of u, delta, z, B, C and one write of y.
 // States beyond N have a = 0 and B = C = 0: they stay 0 and add nothing, so the
@@ -29,6 +34,9 @@
 // (= local size z), 6 NKS (state slices per lane: ceil(N / (4 QL))), 7 VEC (B and C
 // rows are vec4-aligned: N % 4 == 0 and their element offsets % 4 == 0).
 #include "common.glsl"
+#ifdef SUBGROUP
+#extension GL_KHR_shader_subgroup_shuffle : require
+#endif
 
 layout(constant_id = 3) const uint QL = 4;
 layout(constant_id = 4) const uint NC = 8;
@@ -65,7 +73,9 @@ shared vec4 dt_s[CW * TB / 4u];      // [w][step] dt, 4 steps per vec4
 shared vec4 du_s[CW * TB / 4u];      // [w][step] dt*u
 shared vec4 agg_a[CW * NC * QL];     // [w][chunk][lane] prod exp(dt*a)
 shared vec4 agg_b[CW * NC * QL];     // [w][chunk][lane] chunk end state from zero
+#ifndef SUBGROUP
 shared float ys[CW * QL * TB];       // [w][lane][step] partial y
+#endif
 shared vec4 carry[CW * NKS * QL];    // [w][slice*QL + lane] state at the block start
 
 // 4 consecutive values of a B or C row starting at element e (state n0); zero
@@ -170,6 +180,30 @@ void main() {
                 if (c == NC - 1u) carry[w * NKS * QL + k * QL + lane] = st;
             }
             // 4. Reduce over lanes, finish, write y.
+#ifdef SUBGROUP
+            uint len = T;
+            [[unroll]] for (uint m = QL / 2u; m >= 1u; m >>= 1) {
+                len >>= 1;
+                bool upper = (lane & m) != 0u;
+                [[unroll]] for (uint i = 0u; i < T / 2u; i++) {
+                    if (i >= len) break;
+                    float send = upper ? ysum[i] : ysum[i + len];
+                    float keep = upper ? ysum[i + len] : ysum[i];
+                    ysum[i] = keep + subgroupShuffleXor(send, m);
+                }
+            }
+            // Lane holds the sums of steps c*T + lane*len + i, i < len.
+            [[unroll]] for (uint i = 0u; i < T; i++) {
+                if (i >= len) break;
+                uint t = t0 + c * T + lane * len + i;
+                if (!live || t >= pc.L) continue;
+                float s = ysum[i];
+                uint iu = ((b * pc.L + t) * pc.H + h) * pc.P + p;
+                if ((pc.flags & F_D) != 0u) s += Dskip[pc.off_D + h] * u[pc.off_u + iu];
+                if ((pc.flags & F_Z) != 0u) s *= silu_f(z[pc.off_z + iu]);
+                y[pc.off_y + iu] = s;
+            }
+#else
             [[unroll]] for (uint i = 0u; i < T; i++) ys[(w * QL + lane) * TB + c * T + i] = ysum[i];
             barrier();
             for (uint j = ctid; j < TB; j += cthreads) {
@@ -182,6 +216,7 @@ void main() {
                 if ((pc.flags & F_Z) != 0u) s *= silu_f(z[pc.off_z + iu]);
                 y[pc.off_y + iu] = s;
             }
+#endif
             barrier();
         }
         if (c == 0u && live && (pc.flags & F_S1) != 0u)

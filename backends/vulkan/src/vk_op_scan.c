@@ -77,7 +77,12 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
             (has_d ? 1u : 0u) | (has_z ? 2u : 0u) | (has_bias ? 4u : 0u) | (has_s0 ? 8u : 0u) |
                 (has_s1 ? 16u : 0u) | (op->params.scan.delta_softplus ? 32u : 0u) |
                 (a_per_head ? 64u : 0u)};
+    /* The lane reduction by subgroup shuffles needs the QL lanes of a chunk inside
+     * one subgroup (consecutive invocations) and at most T of them. */
+    uint32_t sg = d->caps.subgroup_size;
+    int use_sg = d->caps.subgroup_compute && (d->caps.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) &&
+                 ql <= T && sg >= ql && sg % ql == 0;
     uint32_t spec[5] = {ql, NC, cw, nks, vec};
-    vk_pipeline_key key = vk_key(VK_K_SCAN, ql, NC, cw, 5, spec);
+    vk_pipeline_key key = vk_key(use_sg ? VK_K_SCAN_SG : VK_K_SCAN, ql, NC, cw, 5, spec);
     return vk_dispatch(d, &key, b, 11, &pc, sizeof pc, vk_groups(d, channels, cw), 1, 1);
 }
