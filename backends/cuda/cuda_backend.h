@@ -174,13 +174,12 @@ int cuda_op_conv_long(cuda_device *dev, const ssmrt_op *op);
 int cuda_op_attention(cuda_device *dev, const ssmrt_op *op);     /* k_attention.cu */
 /* One-time kernel attributes (opt-in shared memory) at device_open. */
 int cuda_attention_setup(cuda_device *dev);
-int cuda_scan_setup(cuda_device *dev);
 
-/* Internal launchers with an explicit lane layout (cfg: index into the scan's
- * layout table, -1 = by N) and kernel (chunked: 1, short: 0, -1 = by L); the
- * op entry uses -1/-1. For the self-test and the benchmark driver. */
-int cuda_scan_run_f32(cuda_device *dev, const ssmrt_op *op, int cfg, int chunked);
-int cuda_scan_run_bf16(cuda_device *dev, const ssmrt_op *op, int cfg, int chunked);
+/* Internal scan launchers with an explicit kernel (-1: chosen by L and N, as
+ * the op entry does), for the self-test and the benchmark driver. */
+enum { SCAN_KERNEL_SHORT = 0, SCAN_KERNEL_CHUNKED = 1, SCAN_KERNEL_RUNS = 2 };
+int cuda_scan_run_f32(cuda_device *dev, const ssmrt_op *op, int kernel);
+int cuda_scan_run_bf16(cuda_device *dev, const ssmrt_op *op, int kernel);
 
 /* Launch-error check after a kernel launch: "cuda: <op>: launch: ..." */
 #define CUDA_LAUNCH_CHECK(what) cuda_check(cudaGetLastError(), what)

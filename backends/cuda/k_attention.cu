@@ -337,9 +337,10 @@ template <int DP> static int launch_flash(cuda_device *dev, const attn_args &a) 
 template <int DP> static int launch_decode(cuda_device *dev, const attn_args &a) {
     int64_t group = a.Hq / a.Hk, row_chunks = (group + DEC_ROWS - 1) / DEC_ROWS;
     int64_t base_blocks = a.B * a.Hk * row_chunks;
-    /* Splits: fill about two waves of the GPU, at least DEC_MIN_KEYS keys each,
-     * and no more partials than the scratch holds. */
-    int64_t want = (2 * (int64_t)dev->sm_count + base_blocks - 1) / base_blocks;
+    /* Splits: about four blocks per SM (each warp's loop is latency-bound, so
+     * bandwidth needs many in flight), at least DEC_MIN_KEYS keys each, and no
+     * more partials than the scratch holds. */
+    int64_t want = (4 * (int64_t)dev->sm_count + base_blocks - 1) / base_blocks;
     int64_t max_by_keys = (a.Lk + DEC_MIN_KEYS - 1) / DEC_MIN_KEYS;
     int64_t max_by_scratch =
         (int64_t)(CUDA_ATTN_SCRATCH_BYTES / sizeof(float)) / (a.B * a.Hq * (DP + 2));
