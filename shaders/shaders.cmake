@@ -26,4 +26,5 @@ set(SSMRT_VK_SHADER_VARIANTS
   "conv1d_state|conv1d_state.comp"
   "conv_long|conv_long.comp"
   "attention|attention.comp"
+  "attention_row|attention_row.comp"
 )

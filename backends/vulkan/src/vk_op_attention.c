@@ -1,12 +1,14 @@
 /*
- * vk_op_attention.c: host side of ATTENTION (attention.comp): q, k, v are strided
+ * vk_op_attention.c: host side of ATTENTION: attention.comp (blocks of 16 queries
+ * sharing staged K/V tiles) where its tiles fit shared memory, else
+ * attention_row.comp (one query row per workgroup). q, k, v are strided
  * [B, L, H, D] views passed with their element strides; y is contiguous
  * [B, Lq, Hq, Dv].
  */
 #include "vk_internal.h"
 
 #define WG 64u
-#define OMAX 8u /* output elements per thread in attention.comp */
+#define OMAX 8u /* output elements per thread in attention_row.comp */
 
 int vk_op_attention(vk_device *d, const ssmrt_op *op) {
     const ssmrt_tensor_desc *q = &op->src[0], *k = &op->src[1], *v = &op->src[2];
@@ -49,6 +51,14 @@ int vk_op_attention(vk_device *d, const ssmrt_op *op) {
     pc.Dh = (uint32_t)Dh;
     pc.Dv = (uint32_t)Dv;
     pc.scale = op->params.attention.scale;
-    vk_pipeline_key key = vk_key(VK_K_ATTENTION, WG, 1, 1, 0, NULL);
+    uint32_t dp = (uint32_t)((Dh + 3) / 4 * 4);
+    if (dp < 4) dp = 4;
+    uint64_t shared = 4ull * (16 * dp + 16 * (dp + 1) + 16 * dp + 16 * 16 + 3 * 16);
+    if (Dv == Dh && dp <= 256 && shared <= d->caps.props.limits.maxComputeSharedMemorySize) {
+        vk_pipeline_key key = vk_key(VK_K_ATTENTION, 64, 1, 1, 1, &dp);
+        uint64_t items = (uint64_t)(B * Hq) * (uint64_t)((Lq + 15) / 16);
+        return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, vk_groups(d, items, 1), 1, 1);
+    }
+    vk_pipeline_key key = vk_key(VK_K_ATTENTION_ROW, WG, 1, 1, 0, NULL);
     return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, vk_groups(d, (uint64_t)(B * Lq * Hq), 1), 1, 1);
 }

@@ -851,6 +851,8 @@ int main(int argc, char **argv) {
     test_attention(2, 5, 9, 4, 2, 16);
     test_attention(1, 1, 70, 3, 1, 33);
     test_attention(1, 67, 67, 2, 2, 64);
+    test_attention(2, 33, 40, 4, 1, 128);
+    test_attention(1, 20, 20, 2, 1, 200); /* head dim above the blocked kernel's tiles */
     test_timer();
     vt->device_close(dev);
     vt->shutdown(be);

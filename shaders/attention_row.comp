@@ -1,0 +1,90 @@
+#version 450
+// ATTENTION, one query row per workgroup (used where attention.comp's blocked
+// tiles do not fit shared memory: head dims above 128): causal scaled dot-product
+// with grouped-query heads, online softmax
+// (flash-style): no Lq x Lk matrix exists, memory is O(Dv) per query.
+// One workgroup per (b, i, h) query row (looped by workgroup stride). Keys are
+// taken in tiles of one key per thread: scores, tile max, rescale of the running
+// sum and output, then the tile's softmax-weighted V rows added to the output;
+// each thread owns output elements d = t, t + WG, ... (at most OMAX of them).
+// q, k, v are strided [B, L, H, D] views (element strides in the push block).
+#include "common.glsl"
+
+const uint OMAX = 8u;
+
+layout(std430, binding = 0) readonly buffer Q { float q[]; };
+layout(std430, binding = 1) readonly buffer Kb { float k[]; };
+layout(std430, binding = 2) readonly buffer Vb { float v[]; };
+layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+
+layout(push_constant) uniform PC {
+    uint off_q, off_k, off_v, off_y;
+    uint qs[4], ks_[4], vs[4];
+    uint Bsz, Lq, Lk, Hq, Hk, Dh, Dv;
+    float scale;
+} pc;
+
+const uint WG = gl_WorkGroupSize.x;
+shared float red[WG];
+shared float ps[WG];
+
+float reduce(float val, bool is_max) {
+    uint t = gl_LocalInvocationID.x;
+    red[t] = val;
+    barrier();
+    for (uint s = WG / 2u; s > 0u; s >>= 1) {
+        if (t < s) red[t] = is_max ? max(red[t], red[t + s]) : red[t] + red[t + s];
+        barrier();
+    }
+    float r = red[0];
+    barrier();
+    return r;
+}
+
+void main() {
+    uint t = gl_LocalInvocationID.x;
+    uint rows = pc.Bsz * pc.Lq * pc.Hq;
+    uint group = pc.Hq / pc.Hk;
+    for (uint r = gl_WorkGroupID.x; r < rows; r += gl_NumWorkGroups.x) {
+        uint h = r % pc.Hq, i = (r / pc.Hq) % pc.Lq, b = r / (pc.Hq * pc.Lq);
+        uint kh = h / group;
+        uint last = pc.Lk - pc.Lq + i; // attends keys 0..last
+        uint qbase = pc.off_q + b * pc.qs[0] + i * pc.qs[1] + h * pc.qs[2];
+        float m = -1.0 / 0.0, l = 0.0;
+        float o[OMAX];
+        [[unroll]] for (uint e = 0u; e < OMAX; e++) o[e] = 0.0;
+        for (uint j0 = 0u; j0 <= last; j0 += WG) {
+            uint j = j0 + t;
+            float s = -1.0 / 0.0;
+            if (j <= last) {
+                uint kbase = pc.off_k + b * pc.ks_[0] + j * pc.ks_[1] + kh * pc.ks_[2];
+                float dot = 0.0;
+                for (uint e = 0u; e < pc.Dh; e++) dot = fma(q[qbase + e * pc.qs[3]], k[kbase + e * pc.ks_[3]], dot);
+                s = dot * pc.scale;
+            }
+            float mt = reduce(s, true);
+            float mn = max(m, mt);
+            float alpha = exp(m - mn); // 0 on the first tile (m = -inf)
+            float pj = j <= last ? exp(s - mn) : 0.0;
+            ps[t] = pj;
+            float st = reduce(pj, false); // also orders the ps writes before the reads
+            l = l * alpha + st;
+            m = mn;
+            uint nk = min(WG, last + 1u - j0);
+            [[unroll]] for (uint e = 0u; e < OMAX; e++) {
+                uint dcol = t + e * WG;
+                if (dcol >= pc.Dv) break;
+                float acc = o[e] * alpha;
+                for (uint jj = 0u; jj < nk; jj++)
+                    acc = fma(ps[jj], v[pc.off_v + b * pc.vs[0] + (j0 + jj) * pc.vs[1] + kh * pc.vs[2] + dcol * pc.vs[3]], acc);
+                o[e] = acc;
+            }
+            barrier(); // ps is rewritten by the next tile
+        }
+        uint ybase = pc.off_y + ((b * pc.Lq + i) * pc.Hq + h) * pc.Dv;
+        [[unroll]] for (uint e = 0u; e < OMAX; e++) {
+            uint dcol = t + e * WG;
+            if (dcol < pc.Dv) y[ybase + dcol] = o[e] / l;
+        }
+    }
+}
