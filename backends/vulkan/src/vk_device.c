@@ -74,7 +74,27 @@ void vk_device_query_caps(vk_backend *be, VkPhysicalDevice phys, vk_caps *c) {
             sub.pNext = &drv;
             c->has_driver_props = 1;
         }
+        /* Core Vulkan has no count of compute units; NVIDIA and AMD say it through
+         * extensions (properties only, nothing to enable). */
+        VkPhysicalDeviceShaderSMBuiltinsPropertiesNV sm = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_PROPERTIES_NV};
+        VkPhysicalDeviceShaderCorePropertiesAMD amd = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CORE_PROPERTIES_AMD};
+        int has_sm = has_device_ext(be, phys, VK_NV_SHADER_SM_BUILTINS_EXTENSION_NAME);
+        int has_amd = has_device_ext(be, phys, VK_AMD_SHADER_CORE_PROPERTIES_EXTENSION_NAME);
+        if (has_sm) {
+            sm.pNext = p2.pNext;
+            p2.pNext = &sm;
+        }
+        if (has_amd) {
+            amd.pNext = p2.pNext;
+            p2.pNext = &amd;
+        }
         be->fn.vkGetPhysicalDeviceProperties2(phys, &p2);
+        if (has_sm) c->compute_units = sm.shaderSMCount;
+        if (has_amd)
+            c->compute_units = amd.shaderEngineCount * amd.shaderArraysPerEngineCount *
+                               amd.computeUnitsPerShaderArray;
         c->subgroup_size = sub.subgroupSize;
         c->subgroup_ops = sub.supportedOperations;
         c->subgroup_compute = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;

@@ -150,6 +150,7 @@ typedef struct vk_caps {
     uint32_t cm_m, cm_n, cm_k;
     int unified;                   /* integrated/CPU: device memory is host visible */
     uint64_t device_local_bytes;
+    uint32_t compute_units;        /* SMs / CUs where an extension says, else 0 */
 } vk_caps;
 
 typedef struct vk_buffer {

@@ -254,7 +254,7 @@ static int vk_device_props(void *backend, uint32_t index, ssmrt_backend_device_p
              VK_API_VERSION_MAJOR(c.props.apiVersion), VK_API_VERSION_MINOR(c.props.apiVersion),
              VK_API_VERSION_PATCH(c.props.apiVersion));
     p.memory_bytes = c.device_local_bytes;
-    p.compute_units = 0; /* core Vulkan does not say */
+    p.compute_units = c.compute_units;
     p.subgroup_size = c.subgroup_size;
     /* f16/bf16 are read from 32-bit words where 16-bit storage is missing. */
     p.dtype_mask = (1u << SSMRT_F32) | (1u << SSMRT_F16) | (1u << SSMRT_BF16) | (1u << SSMRT_I32);
