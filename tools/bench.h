@@ -28,6 +28,7 @@
 
 typedef struct bench_common {
     int all;                /* --all: every loaded plugin and device but the reference */
+    const char *devices;    /* --devices LIST: "backend:index,..." to run on, or NULL */
     const char *backend;    /* --backend LIST; NULL: SSMRT_BACKEND */
     int32_t device;         /* --device N; -1: SSMRT_DEVICE */
     const char *json_path;  /* --json FILE or NULL */
@@ -51,7 +52,8 @@ typedef struct bench_target {
 } bench_target;
 
 /* The contexts to run on: with --all every loaded plugin's devices (skipping float64
- * reference devices), else the one the options or environment select. Targets that
+ * reference devices), with --devices the listed ones, else the one the options or
+ * environment select. Targets that
  * fail to open are reported and skipped under --all. Returns the number opened (0
  * means error, already printed). Free with bench_targets_close. */
 int bench_targets_open(const bench_common *c, bench_target **out);

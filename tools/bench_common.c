@@ -89,6 +89,10 @@ int bench_common_parse(bench_common *c, int argc, char **argv, int *i)
         c->quick = 1;
         return 1;
     }
+    if (!strcmp(a, "--devices")) {
+        c->devices = common_value(argc, argv, i);
+        return c->devices ? 1 : -1;
+    }
     if (!strcmp(a, "--backend")) {
         c->backend = common_value(argc, argv, i);
         return c->backend ? 1 : -1;
@@ -137,6 +141,8 @@ void bench_common_help(FILE *f)
             "  --device N       device index within the backend; default SSMRT_DEVICE, else 0\n"
             "  --all            every backend and device that loads (not float64 reference\n"
             "                   devices), each with its own context\n"
+            "  --devices LIST   these devices, each with its own context: backend:index,...\n"
+            "                   (e.g. cuda:0,vulkan:0,opencl:1)\n"
             "  --json FILE      write the records as a JSON array\n"
             "  --quick          tiny sizes and few repetitions (a smoke test, not a benchmark)\n"
             "  --warmup N       untimed runs before timing (default 2; 1 with --quick)\n"
@@ -180,11 +186,49 @@ static int targets_add(bench_target **list, int *n, const char *backend, int32_t
     return 1;
 }
 
+/* --devices "cuda:0,opencl:1": every entry must open (a typo is an error, not a
+ * silently shorter run). */
+static int targets_open_list(const char *list, bench_target **out)
+{
+    bench_target *targets = NULL;
+    int n = 0;
+    while (list && *list) {
+        const char *comma = strchr(list, ',');
+        size_t len = comma ? (size_t)(comma - list) : strlen(list);
+        char entry[64], *colon;
+        int64_t index = 0;
+        if (len == 0 || len >= sizeof entry) {
+            fprintf(stderr, "ssmrt bench: --devices entry '%.*s' is not backend:index\n", (int)len,
+                    list);
+            bench_targets_close(targets, n);
+            return 0;
+        }
+        memcpy(entry, list, len);
+        entry[len] = 0;
+        if (!(colon = strchr(entry, ':')) || colon == entry || bench_parse_int(colon + 1, &index) ||
+            index > INT32_MAX) {
+            fprintf(stderr, "ssmrt bench: --devices entry '%s' is not backend:index\n", entry);
+            bench_targets_close(targets, n);
+            return 0;
+        }
+        *colon = 0;
+        if (!targets_add(&targets, &n, entry, (int32_t)index)) {
+            bench_targets_close(targets, n);
+            return 0;
+        }
+        list = comma ? comma + 1 : NULL;
+    }
+    *out = targets;
+    return n;
+}
+
 int bench_targets_open(const bench_common *c, bench_target **out)
 {
     bench_target *list = NULL;
     int n = 0;
     *out = NULL;
+    if (c->devices)
+        return targets_open_list(c->devices, out);
     if (!c->all) {
         if (!targets_add(&list, &n, c->backend, c->device))
             return 0;

@@ -526,14 +526,16 @@ int bench_model_main(int argc, char **argv)
     bench_json *j = given.c.json_path ? bench_json_create() : NULL;
     if (n > 0 && (!given.c.json_path || j)) {
         int failures = 0;
+        rc = 0;
         for (int i = 0; i < n; i++) {
             model_opts o;
             model_defaults(&o, &given, bench_target_is_cpu(&targets[i]));
             failures += model_run_target(&o, &targets[i], dir, name, j);
+            /* Written after every device, so a run cut short keeps what it measured. */
+            if (j && bench_json_write(j, given.c.json_path))
+                rc = 1;
         }
-        rc = failures ? 1 : 0;
-        if (j && bench_json_write(j, given.c.json_path))
-            rc = 1;
+        rc |= failures ? 1 : 0;
     }
     bench_json_destroy(j);
     if (n > 0)

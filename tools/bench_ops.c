@@ -403,12 +403,14 @@ int bench_ops_main(int argc, char **argv)
         fprintf(stderr, "ssmrt bench: out of host memory\n");
         return 1;
     }
-    int failures = 0;
-    for (int i = 0; i < n; i++)
+    int failures = 0, rc = 0;
+    for (int i = 0; i < n; i++) {
         failures += ops_run_target(&o, &targets[i], j);
-    int rc = failures ? 1 : 0;
-    if (j && bench_json_write(j, o.c.json_path))
-        rc = 1;
+        /* Written after every device, so a run cut short keeps what it measured. */
+        if (j && bench_json_write(j, o.c.json_path))
+            rc = 1;
+    }
+    rc |= failures ? 1 : 0;
     bench_json_destroy(j);
     bench_targets_close(targets, n);
     if (failures)

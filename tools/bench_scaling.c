@@ -355,19 +355,20 @@ int bench_scaling_main(int argc, char **argv)
         bench_targets_close(targets, n);
         return 1;
     }
-    int failures = 0;
+    int failures = 0, rc = 0;
     double longest = 0;
     for (int i = 0; i < n; i++) {
         failures += scaling_run_target(&o, &targets[i], j, &curves[2 * i]);
         for (int k = 0; k < 2; k++)
             if (curves[2 * i + k].n)
                 longest = fmax(longest, curves[2 * i + k].L[curves[2 * i + k].n - 1]);
+        /* Written after every device, so a run cut short keeps what it measured. */
+        if (j && bench_json_write(j, o.c.json_path))
+            rc = 1;
+        if (o.plot && scaling_plot(&o, curves, 2 * (i + 1), (int64_t)longest))
+            rc = 1;
     }
-    int rc = failures ? 1 : 0;
-    if (j && bench_json_write(j, o.c.json_path))
-        rc = 1;
-    if (o.plot && scaling_plot(&o, curves, 2 * n, (int64_t)longest))
-        rc = 1;
+    rc |= failures ? 1 : 0;
     if (failures)
         fprintf(stderr, "ssmrt bench scaling: %d point(s) failed\n", failures);
     bench_json_destroy(j);
