@@ -8,7 +8,9 @@
 // thread), times NC time chunks of T steps. The workgroup marches over time in
 // blocks of NC*T steps:
 //   1. dt (bias, softplus) and dt*u of the block are computed once per step and
-//      channel into shared memory (not once per state).
+//      channel into shared memory (not once per state), with u and z for the
+//      output step. The raw delta, u and z of the next block are loaded into
+//      registers right after, so their memory latency overlaps this block's work.
 //   2. Each thread scans its chunk from a zero state, keeping exp(dt*a) and
 //      dt*B*u of its T steps in registers, and publishes the chunk's aggregate
 //      (prod exp(dt*a), end state).
@@ -71,6 +73,9 @@ const float LOG2E = 1.4426950408889634;
 
 shared vec4 dt_s[CW * TB / 4u];      // [w][step] dt, 4 steps per vec4
 shared vec4 du_s[CW * TB / 4u];      // [w][step] dt*u
+shared float u_s[CW * TB];           // [w][step] u, for D*u
+shared float z_s[CW * TB];           // [w][step] z, for the gate
+const uint SI = (TB + QL * NC - 1u) / (QL * NC); // staged steps per thread
 shared vec4 agg_a[CW * NC * QL];     // [w][chunk][lane] prod exp(dt*a)
 shared vec4 agg_b[CW * NC * QL];     // [w][chunk][lane] chunk end state from zero
 #ifndef SUBGROUP
@@ -116,21 +121,44 @@ void main() {
                 carry[w * NKS * QL + k * QL + lane] = s;
             }
         float dbv = f_bias ? dbias[pc.off_bias + h] : 0.0;
+        bool f_z = (pc.flags & F_Z) != 0u;
+        // Raw inputs of the block about to be staged (steps ctid + cthreads*r).
+        float pf_d[SI], pf_u[SI], pf_z[SI];
+        [[unroll]] for (uint r = 0u; r < SI; r++) {
+            uint j = ctid + cthreads * r, t = j;
+            pf_d[r] = pf_u[r] = pf_z[r] = 0.0;
+            if (live && j < TB && t < pc.L) {
+                uint bl = b * pc.L + t, iu = (bl * pc.H + h) * pc.P + p;
+                pf_d[r] = delta[pc.off_delta + bl * pc.H + h];
+                pf_u[r] = u[pc.off_u + iu];
+                if (f_z) pf_z[r] = z[pc.off_z + iu];
+            }
+        }
         barrier();
 
         for (uint t0 = 0u; t0 < pc.L; t0 += TB) {
-            // 1. dt and dt*u of the block for this channel.
-            for (uint j = ctid; j < TB; j += cthreads) {
-                uint t = t0 + j;
+            // 1. dt and dt*u of the block for this channel, from the prefetched
+            // registers; then the next block's loads are issued.
+            [[unroll]] for (uint r = 0u; r < SI; r++) {
+                uint j = ctid + cthreads * r;
+                if (j >= TB) continue;
                 float dt = 0.0, du = 0.0;
-                if (live && t < pc.L) {
-                    uint bl = b * pc.L + t;
-                    dt = delta[pc.off_delta + bl * pc.H + h] + dbv;
+                if (live && t0 + j < pc.L) {
+                    dt = pf_d[r] + dbv;
                     if (f_sp) dt = softplus_f(dt);
-                    du = dt * u[pc.off_u + (bl * pc.H + h) * pc.P + p];
+                    du = dt * pf_u[r];
                 }
                 dt_s[(w * TB + j) >> 2][j & 3u] = dt;
                 du_s[(w * TB + j) >> 2][j & 3u] = du;
+                u_s[w * TB + j] = pf_u[r];
+                z_s[w * TB + j] = pf_z[r];
+                uint t = t0 + TB + j;
+                if (live && t < pc.L) {
+                    uint bl = b * pc.L + t, iu = (bl * pc.H + h) * pc.P + p;
+                    pf_d[r] = delta[pc.off_delta + bl * pc.H + h];
+                    pf_u[r] = u[pc.off_u + iu];
+                    if (f_z) pf_z[r] = z[pc.off_z + iu];
+                }
             }
             barrier();
 
@@ -195,12 +223,12 @@ void main() {
             // Lane holds the sums of steps c*T + lane*len + i, i < len.
             [[unroll]] for (uint i = 0u; i < T; i++) {
                 if (i >= len) break;
-                uint t = t0 + c * T + lane * len + i;
+                uint j = c * T + lane * len + i, t = t0 + j;
                 if (!live || t >= pc.L) continue;
                 float s = ysum[i];
                 uint iu = ((b * pc.L + t) * pc.H + h) * pc.P + p;
-                if ((pc.flags & F_D) != 0u) s += Dskip[pc.off_D + h] * u[pc.off_u + iu];
-                if ((pc.flags & F_Z) != 0u) s *= silu_f(z[pc.off_z + iu]);
+                if ((pc.flags & F_D) != 0u) s += Dskip[pc.off_D + h] * u_s[w * TB + j];
+                if (f_z) s *= silu_f(z_s[w * TB + j]);
                 y[pc.off_y + iu] = s;
             }
 #else
@@ -212,8 +240,8 @@ void main() {
                 float s = 0.0;
                 for (uint l = 0u; l < QL; l++) s += ys[(w * QL + l) * TB + j];
                 uint iu = ((b * pc.L + t) * pc.H + h) * pc.P + p;
-                if ((pc.flags & F_D) != 0u) s += Dskip[pc.off_D + h] * u[pc.off_u + iu];
-                if ((pc.flags & F_Z) != 0u) s *= silu_f(z[pc.off_z + iu]);
+                if ((pc.flags & F_D) != 0u) s += Dskip[pc.off_D + h] * u_s[w * TB + j];
+                if (f_z) s *= silu_f(z_s[w * TB + j]);
                 y[pc.off_y + iu] = s;
             }
 #endif

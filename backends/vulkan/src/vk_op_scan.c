@@ -60,7 +60,7 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
     uint64_t channels = (uint64_t)(B * H * P);
     while (cw > 1 && cw / 2 >= channels) cw /= 2; /* few channels (decode): no idle rows */
     for (;;) {
-        uint64_t shared = (uint64_t)cw * (TB * 4 * 2 + NC * ql * 16 * 2 + ql * TB * 4 + nks * ql * 16);
+        uint64_t shared = (uint64_t)cw * (TB * 4 * 4 + NC * ql * 16 * 2 + ql * TB * 4 + nks * ql * 16);
         if (shared <= d->caps.props.limits.maxComputeSharedMemorySize) break;
         if (cw == 1)
             return vk_error(SSMRT_ERR_UNSUPPORTED, "vulkan: selective_scan: N = %lld needs %llu bytes "
