@@ -68,23 +68,13 @@ const ssmrt_host_api *ssmrt__host_api(void)
 
 /* ---- loading one plugin ---------------------------------------------------- */
 
-static char *ssmrt__xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (!p)
-        abort(); /* process start-up out of memory: nothing sensible remains */
-    return p;
-}
-
 static void ssmrt__plugin_fail(ssmrt__plugin *p, const char *fmt, ...)
 {
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vsnprintf(p->reason, sizeof p->reason, fmt, ap);
     va_end(ap);
-    p->reason = ssmrt__xstrdup(buf);
-    ssmrt__log(SSMRT_LOG_INFO, "plugin %s (%s) skipped: %s", p->name, p->path, buf);
+    ssmrt__log(SSMRT_LOG_INFO, "plugin %s (%s) skipped: %s", p->name, p->path, p->reason);
 }
 
 /* The members every ABI v1 vtable must have, up to and including synchronize. */
@@ -172,8 +162,14 @@ static void ssmrt__plugin_load(ssmrt__plugin *p)
     }
     p->props = calloc(n, sizeof *p->props);
     p->infos = calloc(n, sizeof *p->infos);
-    if (!p->props || !p->infos)
-        abort();
+    if (!p->props || !p->infos) {
+        free(p->props);
+        free(p->infos);
+        p->props = NULL;
+        p->infos = NULL;
+        ssmrt__plugin_fail(p, "out of host memory listing %u devices", n);
+        return;
+    }
     for (uint32_t i = 0; i < n; i++) {
         p->props[i].struct_size = sizeof(ssmrt_backend_device_props);
         if (vt->device_props(p->backend, i, &p->props[i]) != 0) {
@@ -184,7 +180,7 @@ static void ssmrt__plugin_load(ssmrt__plugin *p)
     }
     p->device_count = n;
     p->loaded = 1;
-    p->reason = ssmrt__xstrdup("");
+    p->reason[0] = 0;
     ssmrt__log(SSMRT_LOG_INFO, "plugin %s loaded from %s: %u device(s)", p->name, p->path, n);
 }
 
@@ -232,10 +228,14 @@ static void ssmrt__scan_dir(const char *dir, int user_given)
         if (len <= 12 || strncmp(e->d_name, "libssmrt-", 9) || strcmp(e->d_name + len - 3, ".so"))
             continue;
         char **grown = realloc(names, (n + 1) * sizeof *names);
-        if (!grown)
-            abort();
-        names = grown;
-        names[n++] = ssmrt__xstrdup(e->d_name);
+        char *copy = grown ? strdup(e->d_name) : NULL;
+        if (grown)
+            names = grown;
+        if (!copy) {
+            ssmrt__log(SSMRT_LOG_ERROR, "out of host memory listing plugins in %s", dir);
+            break;
+        }
+        names[n++] = copy;
     }
     closedir(d);
     /* readdir order is arbitrary; sort so plugin order is stable */
@@ -247,23 +247,30 @@ static void ssmrt__scan_dir(const char *dir, int user_given)
         }
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(names[i]);
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(len - 12), names[i] + 9);
+        char name[sizeof ssmrt__plugins->name];
+        if (len - 12 >= sizeof name) {
+            ssmrt__log(SSMRT_LOG_WARN, "plugin file name %s/%s is too long; skipped", dir, names[i]);
+            free(names[i]);
+            continue;
+        }
+        memcpy(name, names[i] + 9, len - 12);
+        name[len - 12] = 0;
         if (ssmrt__plugin_known(name)) {
             ssmrt__log(SSMRT_LOG_INFO, "plugin %s in %s shadowed by an earlier directory", name, dir);
             free(names[i]);
             continue;
         }
         ssmrt__plugin *grown = realloc(ssmrt__plugins, (ssmrt__plugin_count + 1) * sizeof *grown);
-        if (!grown)
-            abort();
+        if (!grown) {
+            ssmrt__log(SSMRT_LOG_ERROR, "out of host memory registering plugin %s", names[i]);
+            free(names[i]);
+            continue;
+        }
         ssmrt__plugins = grown;
         ssmrt__plugin *p = &ssmrt__plugins[ssmrt__plugin_count++];
         memset(p, 0, sizeof *p);
-        p->name = ssmrt__xstrdup(name);
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        p->path = ssmrt__xstrdup(path);
+        memcpy(p->name, name, sizeof p->name);
+        snprintf(p->path, sizeof p->path, "%s/%s", dir, names[i]);
         free(names[i]);
     }
     free(names);
@@ -273,27 +280,31 @@ static void ssmrt__registry_load(void)
 {
     const ssmrt__config *cfg = ssmrt__config_get();
     if (cfg->plugin_path) {
-        char *copy = ssmrt__xstrdup(cfg->plugin_path);
+        char copy[8192];
+        if (strlen(cfg->plugin_path) >= sizeof copy)
+            ssmrt__log(SSMRT_LOG_ERROR, "SSMRT_PLUGIN_PATH is longer than %zu bytes; ignoring the rest",
+                       sizeof copy - 1);
+        snprintf(copy, sizeof copy, "%s", cfg->plugin_path);
         char *save = NULL;
         for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save))
             ssmrt__scan_dir(dir, 1);
-        free(copy);
     } else {
         /* The folder of libssmrt itself, then the install libdir. Never the working
          * directory: that would let any folder a user stands in inject code. */
         Dl_info info;
-        char *self = NULL;
+        char self[4096] = "";
         if (dladdr((void *)ssmrt__registry_load, &info) && info.dli_fname) {
-            self = ssmrt__xstrdup(info.dli_fname);
+            snprintf(self, sizeof self, "%s", info.dli_fname);
             char *slash = strrchr(self, '/');
             if (slash) {
                 *slash = 0;
                 ssmrt__scan_dir(self, 0);
+            } else {
+                self[0] = 0;
             }
         }
-        if (!self || strcmp(self, SSMRT_INSTALL_LIBDIR) != 0)
+        if (strcmp(self, SSMRT_INSTALL_LIBDIR) != 0)
             ssmrt__scan_dir(SSMRT_INSTALL_LIBDIR, 0);
-        free(self);
     }
     /* Loading runs init; keep it after discovery so the list order is stable. */
     for (uint32_t i = 0; i < ssmrt__plugin_count; i++)
@@ -340,7 +351,7 @@ ssmrt_status ssmrt_plugin_get(uint32_t index, ssmrt_plugin_info *info)
     info->name = p[index].name;
     info->path = p[index].path;
     info->loaded = p[index].loaded;
-    info->reason = p[index].reason ? p[index].reason : "";
+    info->reason = p[index].reason;
     info->abi_version = p[index].abi_version;
     info->device_count = p[index].device_count;
     return SSMRT_OK;

@@ -5,11 +5,13 @@
 #include "ssmrt.h"
 #include "ssmrt_backend.h"
 
+/* Fixed-size strings: the registry allocates nothing it could fail to free or fail
+ * to get, beyond the arrays below (whose failure makes the plugin unusable). */
 typedef struct ssmrt__plugin {
-    char *name;
-    char *path;
+    char name[64];
+    char path[4096];
     int loaded;
-    char *reason;
+    char reason[1024];
     uint32_t abi_version;
     const ssmrt_backend_vtable *vt;
     void *backend;

@@ -66,10 +66,18 @@ ssmrt_tensor *ssmrt__ffn_build(ssmrt_graph *g, const ssmrt__hparams *hp,
     ssmrt_tensor *logits = ssmrt_graph_matmul(g, xt, layer->router, NULL); /* [1, T, E] */
     ssmrt_tensor *gates = ssmrt_graph_topk_route(
         g, ssmrt_graph_reshape(g, logits, 2, (int64_t[]){T, hp->n_experts}), (int)hp->top_k, 0);
+    /* Column e of gates [T, E] is strided when T > 1, and every per-expert MUL would
+     * copy it: one transposed copy [E, T] makes each expert's gates a contiguous row,
+     * viewed as [T, 1]. */
+    ssmrt_tensor *gates_t = T > 1 && gates
+        ? ssmrt_graph_copy(g, ssmrt_graph_permute(g, gates, (int[]){1, 0}), SSMRT_F32)
+        : NULL;
     ssmrt_tensor *sum = NULL;
     for (int64_t e = 0; e < hp->n_experts; e++) {
         ssmrt_tensor *ye = ffn_mlp(g, &layer->experts[e], xt);           /* [1, T, H] */
-        ssmrt_tensor *ge = ssmrt_graph_slice(g, gates, 1, e, 1);         /* [T, 1] */
+        ssmrt_tensor *ge = gates_t                                       /* [T, 1] */
+            ? ssmrt_graph_reshape(g, ssmrt_graph_slice(g, gates_t, 0, e, 1), 2, (int64_t[]){T, 1})
+            : ssmrt_graph_slice(g, gates, 1, e, 1);
         ye = ssmrt_graph_mul(g, ye, ge);
         sum = sum ? ssmrt_graph_add(g, sum, ye) : ye;
     }

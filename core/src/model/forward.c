@@ -21,6 +21,36 @@ ssmrt_tensor *ssmrt__reshape4(ssmrt_graph *g, ssmrt_tensor *x, int64_t a, int64_
     return x ? ssmrt_graph_reshape(g, x, 4, (int64_t[]){a, b, c, d}) : NULL;
 }
 
+int ssmrt__projections(ssmrt_graph *g, ssmrt_tensor *x, ssmrt_tensor *w, ssmrt_tensor *bias, int n,
+                       const int64_t *len, ssmrt_tensor **out)
+{
+    if (!x)
+        return 0;
+    const int nd = ssmrt_tensor_ndim(x);
+    int64_t rows = 1;
+    for (int i = 0; i < nd - 1; i++)
+        rows *= ssmrt_tensor_dim(x, i);
+    ssmrt_tensor *y = rows == 1 ? ssmrt_graph_matmul(g, x, w, bias) : NULL;
+    int64_t start = 0;
+    for (int i = 0; i < n; i++) {
+        if (rows == 1) {
+            /* One row: every slice of the last axis is contiguous, so one matmul and
+             * free views beat one matmul per part. */
+            out[i] = ssmrt_graph_slice(g, y, nd - 1, start, len[i]);
+        } else {
+            /* Rows [start, start+len) of a row-major [N, K] weight are contiguous: a
+             * view, no copy of the weight; the output comes out contiguous. */
+            ssmrt_tensor *wi = ssmrt_graph_slice(g, w, 0, start, len[i]);
+            ssmrt_tensor *bi = bias ? ssmrt_graph_slice(g, bias, 0, start, len[i]) : NULL;
+            out[i] = ssmrt_graph_matmul(g, x, wi, bi);
+        }
+        if (!out[i])
+            return 0;
+        start += len[i];
+    }
+    return 1;
+}
+
 static ssmrt_tensor *fwd_norm(ssmrt_graph *g, const ssmrt__hparams *hp, ssmrt_tensor *x,
                               ssmrt_tensor *w, ssmrt_tensor *b)
 {

@@ -52,15 +52,18 @@ ssmrt_tensor *ssmrt__mamba1_build(ssmrt_graph *g, const ssmrt__hparams *hp,
     const int64_t Di = hp->d_inner, N = hp->d_state, R = hp->dt_rank;
     const float eps = (float)hp->norm_eps;
 
-    ssmrt_tensor *xz = ssmrt_graph_matmul(g, x, m->in_proj, m->in_proj_b);
-    ssmrt_tensor *xs = ssmrt_graph_slice(g, xz, 2, 0, Di);
-    ssmrt_tensor *z = ssmrt_graph_slice(g, xz, 2, Di, Di);
+    /* in_proj rows are [x (Di), z (Di)], x_proj rows [dt (R), B (N), C (N)]: taking
+     * each part from its own rows keeps them contiguous for conv, scan and dt_proj
+     * (no copies of strided halves). */
+    ssmrt_tensor *xz[2], *dbc[3];
+    if (!ssmrt__projections(g, x, m->in_proj, m->in_proj_b, 2, (int64_t[]){Di, Di}, xz))
+        return NULL;
+    ssmrt_tensor *xs = xz[0], *z = xz[1];
     ssmrt_tensor *xc = ssmrt_graph_conv1d_causal(g, xs, m->conv_w, m->conv_b, 1, s->conv, s->conv);
 
-    ssmrt_tensor *dbc = ssmrt_graph_matmul(g, xc, m->x_proj, NULL);
-    ssmrt_tensor *dt = ssmrt_graph_slice(g, dbc, 2, 0, R);
-    ssmrt_tensor *Bm = ssmrt_graph_slice(g, dbc, 2, R, N);
-    ssmrt_tensor *Cm = ssmrt_graph_slice(g, dbc, 2, R + N, N);
+    if (!ssmrt__projections(g, xc, m->x_proj, NULL, 3, (int64_t[]){R, N, N}, dbc))
+        return NULL;
+    ssmrt_tensor *dt = dbc[0], *Bm = dbc[1], *Cm = dbc[2];
     if (hp->mamba_inner_norms) {
         dt = ssmrt_graph_rms_norm(g, dt, m->dt_norm, eps);
         Bm = ssmrt_graph_rms_norm(g, Bm, m->b_norm, eps);

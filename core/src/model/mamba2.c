@@ -43,10 +43,14 @@ ssmrt_tensor *ssmrt__mamba2_build(ssmrt_graph *g, const ssmrt__hparams *hp,
     const int64_t Di = hp->d_inner, N = hp->d_state, G = hp->n_groups, heads = hp->n_heads,
                   P = hp->head_dim, conv_dim = hp->conv_dim;
 
-    ssmrt_tensor *zxbcdt = ssmrt_graph_matmul(g, x, m->in_proj, m->in_proj_b);
-    ssmrt_tensor *z = ssmrt_graph_slice(g, zxbcdt, 2, 0, Di);
-    ssmrt_tensor *xbc = ssmrt_graph_slice(g, zxbcdt, 2, Di, conv_dim);
-    ssmrt_tensor *dt = ssmrt_graph_slice(g, zxbcdt, 2, Di + conv_dim, heads);
+    /* z, xBC and dt from their own rows of in_proj, so conv, scan and the gated norm
+     * read them without copies. x, B and C are still slices of the conv output (one
+     * conv over xBC, whose state is one tensor). */
+    ssmrt_tensor *parts[3];
+    if (!ssmrt__projections(g, x, m->in_proj, m->in_proj_b, 3,
+                            (int64_t[]){Di, conv_dim, heads}, parts))
+        return NULL;
+    ssmrt_tensor *z = parts[0], *xbc = parts[1], *dt = parts[2];
     xbc = ssmrt_graph_conv1d_causal(g, xbc, m->conv_w, m->conv_b, 1, s->conv, s->conv);
 
     ssmrt_tensor *xs = ssmrt__reshape4(g, ssmrt_graph_slice(g, xbc, 2, 0, Di), B, L, heads, P);

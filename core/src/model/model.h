@@ -109,4 +109,11 @@ ssmrt_tensor *ssmrt__reshape3(ssmrt_graph *g, ssmrt_tensor *x, int64_t a, int64_
 ssmrt_tensor *ssmrt__reshape4(ssmrt_graph *g, ssmrt_tensor *x, int64_t a, int64_t b, int64_t c,
                               int64_t d);
 
+/* x [..., K] times the row blocks of one fused projection w [sum(len), K] (bias
+ * [sum(len)] or NULL): out[i] = x W[rows of part i]^T (+ bias part), each contiguous
+ * whenever x has more than one row, so the ops that read the parts need no copies.
+ * Returns 0 on error (sticky in g). */
+int ssmrt__projections(ssmrt_graph *g, ssmrt_tensor *x, ssmrt_tensor *w, ssmrt_tensor *bias, int n,
+                       const int64_t *len, ssmrt_tensor **out);
+
 #endif
