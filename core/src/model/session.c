@@ -17,8 +17,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "log.h"
-#include "graph.h" /*TMPDBG*/
-#include <stdio.h> /*TMPDBG*/
+#include "ssmrt_backend.h" /* SSMRT_LOG_* levels */
 #include "model/model.h"
 
 #define SESSION_CACHE 2
@@ -230,8 +229,6 @@ static ssmrt_status session_graph_get(ssmrt_session *s, int64_t n, int all_logit
     ssmrt_graph_stats(slot->graph, &n_ops, NULL, NULL);
     ssmrt__log(SSMRT_LOG_DEBUG, "session: forward graph for batch %lld x %lld tokens: %u ops",
                (long long)s->batch, (long long)n, n_ops);
-    { /*TMPDBG*/ int cnt[SSMRT_OP_KIND_COUNT] = {0}; for (uint32_t i = 0; i < slot->graph->n_nodes; i++) cnt[slot->graph->nodes[i].op.kind]++;
-      fprintf(stderr, "TMPDBG n=%lld ops=%u:", (long long)n, n_ops); for (int k = 0; k < SSMRT_OP_KIND_COUNT; k++) if (cnt[k]) fprintf(stderr, " k%d=%d", k, cnt[k]); fprintf(stderr, "\n"); }
     slot->n = n;
     slot->all_logits = all_logits;
     slot->last_use = ++s->use_clock;
