@@ -154,8 +154,10 @@ int cpu_fast_attention(const ssmrt_op *op) {
     a.scale = op->params.attention.scale;
     const cpu_attn_dims *d = &a.d;
     int64_t qblocks = (d->Lq + QB - 1) / QB, tasks = d->B * d->Hq * qblocks;
+    /* Small problems (a decode step over a short cache) stay on one thread. */
+    int64_t work = d->B * d->Hq * d->Lq * d->Lk * (d->Dh + d->Dv);
     int failed = 0;
-#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (tasks > 1)
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (tasks > 1 && work >= (1 << 20))
     for (int64_t t = 0; t < tasks; t++) {
         /* Late query blocks see the most keys: hand them out first. */
         int64_t qb = qblocks - 1 - t % qblocks, h = (t / qblocks) % d->Hq, b = t / (qblocks * d->Hq);

@@ -302,8 +302,12 @@ int cpu_fast_selective_scan(const ssmrt_op *op) {
     a.softplus = op->params.scan.delta_softplus != 0;
 
     int64_t HP = d->H * d->P, per_b = (HP + CW - 1) / CW, tasks = d->B * per_b;
+    /* A decode step (L = 1) is well under a millisecond on one thread; a thread
+     * team could cost more than that when the machine is busy and the second
+     * thread waits for a time slice before it reaches the closing barrier. */
+    int64_t work = d->B * d->L * HP * d->N;
     int failed = 0;
-#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (tasks > 1)
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (tasks > 1 && work >= (1 << 20))
     for (int64_t t = 0; t < tasks; t++) failed |= scan_task(&a, t / per_b, (t % per_b) * CW) != 0;
     if (failed) return cpu_error(SSMRT_ERR_OUT_OF_MEMORY, "cpu: selective_scan: out of memory");
     return 0;
