@@ -7,6 +7,9 @@ SSMRT_PACKAGES_BUILD=(build-essential cmake ninja-build pkg-config libjson-c-dev
 # Khronos validation layer, the OpenCL backend on PoCL, and valgrind.
 SSMRT_PACKAGES_TEST=("${SSMRT_PACKAGES_BUILD[@]}" libvulkan-dev glslc mesa-vulkan-drivers
     vulkan-validationlayers ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo valgrind)
+# Reliability checks in CI (scripts/sanitize.sh, fuzz/run.sh): clang with libFuzzer
+# and its sanitizer runtimes. The sanitizer suite itself is built with gcc (libasan).
+SSMRT_PACKAGES_RELIABILITY=(clang libclang-rt-14-dev)
 
 # ssmrt_packages_ensure PACKAGE...: as root, apt-get installs whichever are missing;
 # as another user, fails listing the missing ones and the command to install them.

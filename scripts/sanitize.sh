@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The test suite built with AddressSanitizer + UndefinedBehaviorSanitizer
+# (-DSSMRT_SANITIZE=ON): any invalid access, leak or undefined behaviour fails the
+# test it happens in. Exits non-zero if a test fails.
+#
+#   ./scripts/sanitize.sh [extra ctest arguments]
+#
+# Environment: SSMRT_SANITIZE_BUILD_DIR (default ./build-asan), SSMRT_JOBS (build
+# parallelism, default: all cores), SSMRT_SANITIZE_LABELS (ctest -L regex of the
+# tests to run; default below).
+#
+# Built with gcc: its libasan is a shared library, so the plugins (linked with
+# --no-undefined) resolve the ASan runtime from it; clang's static runtime cannot.
+#
+# Which tests: everything but
+#  - valgrind-labelled tests (valgrind cannot run ASan binaries; those run in the
+#    normal build),
+#  - bench (timing measurements, meaningless at ASan speed), and the conformance
+#    sweeps, which take over an hour at ASan speed on two cores: the conformance
+#    suite's quick mode still runs under ASan below, on the CPU device;
+#  - the million-step decode (reliability.long_decode: numerics, run normally).
+# See SSMRT_SANITIZE_EXCLUDE for the exact regex.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=deps.sh
+source "$root/scripts/deps.sh"
+ssmrt_packages_ensure "${SSMRT_PACKAGES_TEST[@]}"
+
+build=${SSMRT_SANITIZE_BUILD_DIR:-$root/build-asan}
+jobs=${SSMRT_JOBS:-$(nproc)}
+CC=${CC:-gcc} CXX=${CXX:-g++} cmake -S "$root" -B "$build" -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSSMRT_SANITIZE=ON -DSSMRT_CUDA=OFF
+cmake --build "$build" -j "$jobs"
+
+# allocator_may_return_null: the out-of-memory tests ask for 2^50 bytes and expect
+# an error, not an ASan abort. use_sigaltstack=0: the LLVM inside PoCL and lavapipe
+# installs its own alternate signal stack on threads that load it, and ASan's
+# thread exit then fails unmapping "its" stack (a CHECK in the ASan runtime, not a
+# finding; seen in reliability.concurrency, where plugins load on a second thread). Leaks inside the GPU drivers (not in ssmrt) are named
+# one by one in scripts/sanitize.supp.
+export ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1:use_sigaltstack=0:strict_string_checks=1:${ASAN_OPTIONS:-}
+export LSAN_OPTIONS=suppressions=$root/scripts/sanitize.supp:print_suppressions=0:${LSAN_OPTIONS:-}
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}
+
+exclude=${SSMRT_SANITIZE_EXCLUDE:-'valgrind|^bench|^conformance\.|long_decode|decode_scaling'}
+ctest --test-dir "$build" --output-on-failure -j "${SSMRT_TEST_JOBS:-1}" -E "$exclude" "$@"
+# The conformance suite's quick mode on the CPU (every op against the float64
+# reference, small shapes): the kernels under ASan.
+SSMRT_BACKEND=cpu "$build/bin/ssmrt" conformance --quick
