@@ -32,13 +32,32 @@ static void host_report_error(const char *fmt, ...)
     va_end(ap);
 }
 
+/* The plugin's bookkeeping goes through the host allocator: count what is live so
+ * the end of the run can check that close + shutdown released everything. */
+static long live_blocks;
+
+static void *host_alloc(size_t bytes)
+{
+    void *p = malloc(bytes);
+    if (p)
+        live_blocks++;
+    return p;
+}
+
+static void host_free(void *p)
+{
+    if (p)
+        live_blocks--;
+    free(p);
+}
+
 static const ssmrt_host_api host = {
     .struct_size = sizeof(ssmrt_host_api),
     .abi_version = SSMRT_BACKEND_ABI_VERSION,
     .log = host_log,
     .report_error = host_report_error,
-    .alloc = malloc,
-    .free = free,
+    .alloc = host_alloc,
+    .free = host_free,
     .log_level = SSMRT_LOG_WARN,
 };
 
@@ -312,6 +331,7 @@ int main(int argc, char **argv)
     test_timers();
     T_vt->device_close(T_dev);
     T_vt->shutdown(be);
+    CHECK(live_blocks == 0, "%ld plugin allocations still live after shutdown", live_blocks);
     printf("%s (%d failure(s))\n", T_failures ? "FAILED" : "all passed", T_failures);
     return T_failures ? 1 : 0;
 }
