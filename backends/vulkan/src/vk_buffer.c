@@ -132,6 +132,9 @@ int vk_abi_buffer_alloc(void *device, uint64_t bytes, void **out_buffer) {
                                   VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                               &b);
     *out_buffer = b;
+    if (vk_host->log_level >= SSMRT_LOG_DEBUG)
+        vk_log(SSMRT_LOG_DEBUG, "vulkan: buffer_alloc %llu bytes -> %s", (unsigned long long)bytes,
+               rc ? "failed" : "ok");
     return rc;
 }
 

@@ -133,6 +133,9 @@ int vk_dispatch(vk_device *d, const vk_pipeline_key *key, const vk_binding *b, u
     /* The whole block, so no member a kernel reads is ever left unset. */
     d->fn.vkCmdPushConstants(cb, d->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, VK_PUSH_BYTES, pc);
     d->fn.vkCmdDispatch(cb, gx, gy, gz);
+    if (vk_host->log_level >= SSMRT_LOG_DEBUG)
+        vk_log(SSMRT_LOG_DEBUG, "vulkan: dispatch %s local %ux%ux%u groups %ux%ux%u",
+               vk_kernel_name(key->kernel), key->spec[0], key->spec[1], key->spec[2], gx, gy, gz);
     d->frames[d->cur].n_dispatches++;
     return 0;
 }

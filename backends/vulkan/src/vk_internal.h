@@ -309,6 +309,7 @@ typedef enum vk_kernel_id {
 } vk_kernel_id;
 int vk_pipeline_layout_create(vk_device *d);
 int vk_pipeline_get(vk_device *d, const vk_pipeline_key *key, VkPipeline *out);
+const char *vk_kernel_name(uint32_t kernel);
 void vk_pipeline_destroy_all(vk_device *d);
 
 /* vk_dispatch.c */

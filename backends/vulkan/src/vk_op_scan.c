@@ -48,9 +48,15 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
     if (rc) return rc;
 
     /* Workgroup shape (see selective_scan.comp): QL lanes of 4 states each (the next
-     * power of two of N/4, at most 32), NC = 8 chunks of 8 steps, and as many
-     * channels CW as fit 256 threads (at most 16) and the shared memory. */
-    const uint32_t NC = 8, T = 8, TB = NC * T;
+     * power of two of N/4, at most 32), NC chunks of T = 8 steps (8, fewer for short
+     * sequences), and as many channels CW as fit 256 threads (at most 16) and the
+     * shared memory. */
+    /* Short sequences (decode: L = 1) get fewer chunks, so no thread scans steps
+     * that do not exist. */
+    const uint32_t T = 8;
+    uint32_t NC = 1;
+    while (NC < 8 && (int64_t)NC * T < L) NC <<= 1;
+    const uint32_t TB = NC * T;
     uint32_t ql = 1;
     while (ql * 4 < N && ql < 32) ql <<= 1;
     uint32_t nks = (uint32_t)((N + 4 * ql - 1) / (4 * ql));

@@ -42,6 +42,10 @@ int vk_pipeline_layout_create(vk_device *d) {
     return 0;
 }
 
+const char *vk_kernel_name(uint32_t kernel) {
+    return kernel < VK_KERNEL_COUNT ? k_kernel_names[kernel] : "?";
+}
+
 static const vk_spirv_blob *find_blob(const char *name) {
     for (uint32_t i = 0; i < vk_spirv_blob_count; i++)
         if (!strcmp(vk_spirv_blobs[i].name, name)) return &vk_spirv_blobs[i];
