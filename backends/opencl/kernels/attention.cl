@@ -8,19 +8,21 @@
  * head h / (Hq / Hk). */
 
 #ifndef DHV
-#define DHV 64 /* head dim rounded up; q and the accumulator live in registers */
+#define DHV 64 /* head dim rounded up; the accumulator lives in registers */
 #endif
 #ifndef BK
 #define BK 16 /* keys per local-memory tile */
 #endif
 
 /* One work-item per query; the work-group's queries share K/V tiles staged in
- * local memory. Dims past Dh are zero in q and the tiles, so they add nothing. */
+ * local memory. Dims past Dh are zero in q and the tiles, so they add nothing. The
+ * queries also sit in local memory (ql, DHV x wg, transposed so neighbours read
+ * neighbouring banks), leaving the registers to the accumulator. */
 __kernel void attention_tiled(__global float *o, long o_off, __global const float *q,
                               long q_off, long4 qs, __global const float *k, long k_off,
                               long4 ks, __global const float *v, long v_off, long4 vs,
                               int Lq, int Lk, int Hq, int Hk, int Dh, float scale,
-                              __local float *kt, __local float *vt)
+                              __local float *kt, __local float *vt, __local float *ql)
 {
     int lid = get_local_id(0), wg = get_local_size(0);
     int i = get_group_id(0) * wg + lid;
@@ -31,10 +33,12 @@ __kernel void attention_tiled(__global float *o, long o_off, __global const floa
     int pos = Lk - Lq + i;
     int last_q = min((int)(get_group_id(0) + 1) * wg, Lq) - 1;
     int kend = Lk - Lq + last_q + 1; /* keys any query of the group needs */
-    float qv[DHV], acc[DHV];
+    float acc[DHV];
+#pragma unroll
     for (int d = 0; d < DHV; d++) {
-        qv[d] = active && d < Dh ? q[q_off + b * qs.x + i * qs.y + hq * qs.z + d * qs.w] * scale
-                                 : 0.0f;
+        ql[d * wg + lid] =
+            active && d < Dh ? q[q_off + b * qs.x + i * qs.y + hq * qs.z + d * qs.w] * scale
+                             : 0.0f;
         acc[d] = 0.0f;
     }
     float m = -INFINITY, l = 0.0f;
@@ -46,17 +50,18 @@ __kernel void attention_tiled(__global float *o, long o_off, __global const floa
             kt[idx] = ok ? k[kbase + j * ks.y + d * ks.w] : 0.0f;
             vt[idx] = ok ? v[vbase + j * vs.y + d * vs.w] : 0.0f;
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
+        barrier(CLK_LOCAL_MEM_FENCE); /* also orders the ql stores before their loads */
         if (active) {
             int jn = min(BK, pos - j0 + 1);
             for (int jj = 0; jj < jn; jj++) {
                 float s = 0.0f;
                 for (int d = 0; d < DHV; d++)
-                    s = fma(qv[d], kt[jj * DHV + d], s);
+                    s = fma(ql[d * wg + lid], kt[jj * DHV + d], s);
                 float mn = fmax(m, s);
                 float corr = exp(m - mn); /* 0 for the first key (m = -inf) */
                 float p = exp(s - mn);
                 l = fma(l, corr, p);
+#pragma unroll
                 for (int d = 0; d < DHV; d++)
                     acc[d] = fma(p, vt[jj * DHV + d], acc[d] * corr);
                 m = mn;
@@ -67,6 +72,7 @@ __kernel void attention_tiled(__global float *o, long o_off, __global const floa
     if (active) {
         float inv = 1.0f / l;
         __global float *orow = o + o_off + ((b * Lq + i) * Hq + hq) * Dh;
+#pragma unroll
         for (int d = 0; d < DHV; d++)
             if (d < Dh)
                 orow[d] = acc[d] * inv;
@@ -76,35 +82,39 @@ __kernel void attention_tiled(__global float *o, long o_off, __global const floa
 /* Few queries (decode): one work-group per query, its work-items splitting the keys
  * (key j goes to work-item j mod wg), each with its own running max, sum and
  * accumulator; the partial softmaxes are then merged: with M the largest max, each
- * part is scaled by exp(m_w - M). red holds wg * DHV floats. */
+ * part is scaled by exp(m_w - M). The query, the same for the whole group, sits in
+ * local memory (ql, DHV floats, read as a broadcast), which leaves the registers
+ * to the accumulator. red holds wg * DHV floats. */
 __kernel void attention_split(__global float *o, long o_off, __global const float *q,
                               long q_off, long4 qs, __global const float *k, long k_off,
                               long4 ks, __global const float *v, long v_off, long4 vs,
                               int Lq, int Lk, int Hq, int Hk, int Dh, float scale,
-                              __local float *red)
+                              __local float *red, __local float *ql)
 {
     int lid = get_local_id(0), wg = get_local_size(0);
     int i = get_group_id(0), hq = get_group_id(1);
     long b = get_group_id(2);
     int hk = hq / (Hq / Hk);
     int pos = Lk - Lq + i;
-    float qv[DHV], acc[DHV];
-    for (int d = 0; d < DHV; d++) {
-        qv[d] = d < Dh ? q[q_off + b * qs.x + i * qs.y + hq * qs.z + d * qs.w] * scale : 0.0f;
+    for (int d = lid; d < DHV; d += wg)
+        ql[d] = d < Dh ? q[q_off + b * qs.x + i * qs.y + hq * qs.z + d * qs.w] * scale : 0.0f;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    float acc[DHV];
+#pragma unroll
+    for (int d = 0; d < DHV; d++)
         acc[d] = 0.0f;
-    }
     float m = -INFINITY, l = 0.0f;
     long kbase = k_off + b * ks.x + hk * ks.z, vbase = v_off + b * vs.x + hk * vs.z;
     for (int j = lid; j <= pos; j += wg) {
         __global const float *kr = k + kbase + j * ks.y;
         __global const float *vr = v + vbase + j * vs.y;
         float s = 0.0f;
-        for (int d = 0; d < DHV; d++)
-            if (d < Dh)
-                s = fma(qv[d], kr[d * ks.w], s);
+        for (int d = 0; d < Dh; d++)
+            s = fma(ql[d], kr[d * ks.w], s);
         float mn = fmax(m, s);
         float corr = exp(m - mn), p = exp(s - mn);
         l = fma(l, corr, p);
+#pragma unroll
         for (int d = 0; d < DHV; d++)
             acc[d] = fma(p, d < Dh ? vr[d * vs.w] : 0.0f, acc[d] * corr);
         m = mn;
@@ -112,6 +122,7 @@ __kernel void attention_split(__global float *o, long o_off, __global const floa
     float M = wg_max(m, red);
     float f = m == -INFINITY ? 0.0f : exp(m - M); /* work-items that saw no key */
     float total = wg_sum(l * f, red);
+#pragma unroll
     for (int d = 0; d < DHV; d++)
         red[d * wg + lid] = acc[d] * f;
     barrier(CLK_LOCAL_MEM_FENCE);

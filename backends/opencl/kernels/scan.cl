@@ -29,7 +29,9 @@
  * exp2(dt * A log2 e) with A pre-scaled once per work-item, which on GPUs is one
  * special-function instruction; with VEC4 (N % 4 == 0 and B, C 16-byte aligned,
  * checked by the host) B and C rows are read as float4; each step's dt, u and z
- * are loaded one step ahead so their latency hides behind the current step. */
+ * are loaded one step ahead so their latency hides behind the current step. Loops
+ * over a work-item's states are fully unrolled (#pragma unroll, constant trip
+ * counts with guards) so the per-state arrays stay in registers. */
 
 #ifndef NS
 #define NS 16
@@ -65,6 +67,7 @@ void scan_load_a(__global const float *A, int h, int n0, int N, float *a2)
 #if A_SCALAR
     a2[0] = A[h] * LOG2E;
 #else
+    #pragma unroll
     for (int k = 0; k < NS; k++)
         a2[k] = n0 + k < N ? A[(long)h * N + n0 + k] * LOG2E : 0.0f;
 #endif
@@ -89,6 +92,7 @@ float scan_step(float *hs, const float *a2, float dt, float du, __global const f
 #define SCAN_DA(k) exp2(dt * a2[k])
 #endif
 #if VEC4
+    #pragma unroll
     for (int k4 = 0; k4 < NS / 4; k4++) {
         if (4 * k4 < nvalid) {
             float4 bv = ((__global const float4 *)Br)[k4];
@@ -100,6 +104,7 @@ float scan_step(float *hs, const float *a2, float dt, float du, __global const f
         }
     }
 #else
+    #pragma unroll
     for (int k = 0; k < NS; k++)
         if (k < nvalid)
             SCAN_UPDATE(k, Br[k], Cr ? Cr[k] : 0.0f);
@@ -132,6 +137,7 @@ __kernel void scan_chunk_state(__global const float *u, long u_off, __global con
     float bias = dbias ? dbias[db_off + h] : 0.0f;
     float a2[NS], hs[NS];
     scan_load_a(A + a_off, h, n0, N, a2);
+    #pragma unroll
     for (int k = 0; k < NS; k++)
         hs[k] = 0.0f;
     float sdt = 0.0f;
@@ -147,9 +153,13 @@ __kernel void scan_chunk_state(__global const float *u, long u_off, __global con
         sdt += dt;
         (void)scan_step(hs, a2, dt, dt * uv, Bm + (row * G + g) * N + n0, 0, nvalid);
     }
+    /* Constant trip counts with a guard (here and below): a loop bounded by nvalid
+     * would index hs dynamically, which moves it from registers to memory. */
     long base = ((b * nchunks + chunk) * HP + c) * N + n0;
-    for (int k = 0; k < nvalid; k++)
-        carry[base + k] = hs[k];
+    #pragma unroll
+    for (int k = 0; k < NS; k++)
+        if (k < nvalid)
+            carry[base + k] = hs[k];
     if (slice == 0)
         dtsum[(b * nchunks + chunk) * HP + c] = sdt;
 }
@@ -179,15 +189,19 @@ __kernel void scan_carry(__global const float *A, long a_off, __global const flo
     float hv = st ? st[st_off + i] : 0.0f;
     for (int ch0 = 0; ch0 < nchunks; ch0 += CARRY_BATCH) {
         float bz[CARRY_BATCH], sd[CARRY_BATCH];
+        #pragma unroll
         for (int j = 0; j < CARRY_BATCH; j++) {
             int ch = ch0 + j;
             int has = ch + 1 < nchunks; /* the last chunk has no summary */
             bz[j] = has ? carry[((b * nchunks + ch) * HP + c) * N + n] : 0.0f;
             sd[j] = has ? dtsum[(b * nchunks + ch) * HP + c] : 0.0f;
         }
-        for (int j = 0; j < CARRY_BATCH && ch0 + j < nchunks; j++) {
-            carry[((b * nchunks + ch0 + j) * HP + c) * N + n] = hv;
-            hv = fma(exp2(a2 * sd[j]), hv, bz[j]);
+        #pragma unroll
+        for (int j = 0; j < CARRY_BATCH; j++) {
+            if (ch0 + j < nchunks) {
+                carry[((b * nchunks + ch0 + j) * HP + c) * N + n] = hv;
+                hv = fma(exp2(a2 * sd[j]), hv, bz[j]);
+            }
         }
     }
 }
@@ -227,6 +241,7 @@ __kernel void scan_output(__global float *y, long y_off, __global const float *u
     float a2[NS], hs[NS];
     scan_load_a(A + a_off, h, n0, N, a2);
     long sbase = (b * HP + c) * N + n0;
+    #pragma unroll
     for (int k = 0; k < NS; k++) {
         float v = 0.0f;
         if (active && k < nvalid) {
@@ -282,6 +297,8 @@ __kernel void scan_output(__global float *y, long y_off, __global const float *u
 #endif
     }
     if (so && active && chunk == nchunks - 1)
-        for (int k = 0; k < nvalid; k++)
-            so[so_off + sbase + k] = hs[k];
+        #pragma unroll
+        for (int k = 0; k < NS; k++)
+            if (k < nvalid)
+                so[so_off + sbase + k] = hs[k];
 }

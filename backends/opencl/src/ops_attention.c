@@ -68,6 +68,7 @@ int ssmrt_ocl_op_attention(ssmrt_ocl_device *dev, const ssmrt_op *op)
         while (wg > 1 && (cl_ulong)(wg * dhv * sizeof(float)) > dev->local_mem / 2)
             wg /= 2;
         ssmrt_ocl_arg_local(&a, wg * (size_t)dhv * sizeof(float));
+        ssmrt_ocl_arg_local(&a, (size_t)dhv * sizeof(float));
         size_t local[3] = {wg, 1, 1};
         size_t global[3] = {(size_t)Lq * wg, (size_t)Hq, (size_t)B};
         return ssmrt_ocl_launch(dev, &a, 3, global, local, NULL);
@@ -76,11 +77,15 @@ int ssmrt_ocl_op_attention(ssmrt_ocl_device *dev, const ssmrt_op *op)
     while ((int64_t)want < Lq && want < 64)
         want *= 2;
     size_t wg = ssmrt_ocl_wg_size(kern, want);
+    if (tiled) {
+        /* K and V tiles plus the group's queries must fit in local memory. */
+        while (wg > 1 && (cl_ulong)((2 * (size_t)bk + wg) * dhv * sizeof(float)) > dev->local_mem)
+            wg /= 2;
+        ssmrt_ocl_arg_local(&a, (size_t)bk * dhv * sizeof(float));
+        ssmrt_ocl_arg_local(&a, (size_t)bk * dhv * sizeof(float));
+        ssmrt_ocl_arg_local(&a, wg * (size_t)dhv * sizeof(float));
+    }
     size_t local[3] = {wg, 1, 1};
     size_t global[3] = {(size_t)Lq, (size_t)Hq, (size_t)B};
-    if (tiled) {
-        ssmrt_ocl_arg_local(&a, (size_t)bk * dhv * sizeof(float));
-        ssmrt_ocl_arg_local(&a, (size_t)bk * dhv * sizeof(float));
-    }
     return ssmrt_ocl_launch(dev, &a, 3, global, local, NULL);
 }
