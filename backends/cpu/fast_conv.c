@@ -13,6 +13,7 @@
 
 #include "fast_kernels.h"
 #include "fast_math.h"
+#include "fast_vc.h"
 
 #define LT 32 /* conv1d time steps per task */
 /* Outputs larger than this are written with non-temporal stores: they cannot
@@ -30,21 +31,21 @@ typedef struct conv_args {
  * the W-1 state steps followed by x (so x row l-W+1+j is tap j). */
 static void conv1d_rows(const conv_args *a, int64_t b, int64_t l0, int64_t l1) {
     const int64_t D = a->d.D, W = a->d.W, S = W - 1, L = a->d.L;
-    const int64_t Dv = D & ~(int64_t)7;
+    const int64_t Dv = D & ~(int64_t)(CPU_VC_WIDTH - 1);
     for (int64_t l = l0; l < l1; l++) {
         float *yr = a->y + (b * L + l) * D;
         if (l >= S) {
             const float *x0 = a->x + (b * L + l - S) * D; /* tap 0 */
             int64_t c = 0;
-            int stream = a->stream && ((uintptr_t)yr & 31) == 0;
-            for (; c < Dv; c += 8) {
-                v8f acc = a->bias ? v8_load(a->bias + c) : v8_set1(0.0f);
-                for (int64_t j = 0; j < W; j++) acc += v8_load(a->wt + j * D + c) * v8_load(x0 + j * D + c);
-                if (a->silu) acc = v8_silu(acc);
+            int stream = a->stream && ((uintptr_t)yr & (CPU_VC_ALIGN - 1)) == 0;
+            for (; c < Dv; c += CPU_VC_WIDTH) {
+                vcf acc = a->bias ? vc_load(a->bias + c) : vc_set1(0.0f);
+                for (int64_t j = 0; j < W; j++) acc += vc_load(a->wt + j * D + c) * vc_load(x0 + j * D + c);
+                if (a->silu) acc = vc_silu(acc);
                 if (stream)
-                    v8_stream(yr + c, acc);
+                    vc_stream(yr + c, acc);
                 else
-                    v8_store(yr + c, acc);
+                    vc_store(yr + c, acc);
             }
             for (; c < D; c++) {
                 float acc = a->bias ? a->bias[c] : 0.0f;
@@ -85,8 +86,8 @@ int cpu_fast_conv1d_causal(const ssmrt_op *op) {
     a.state = d->has_state ? cpu_desc_ptr(&op->src[SSMRT_CONV_STATE]) : NULL;
     a.y = cpu_desc_ptr(&op->dst[0]);
     a.silu = op->params.conv.silu != 0;
-    /* Streaming needs every row 32-byte aligned, so D % 8 == 0. */
-    a.stream = (uint64_t)(d->B * L * D) * 4 >= STREAM_MIN_BYTES && D % 8 == 0;
+    /* Streaming needs every row aligned to a full vector, so D % width == 0. */
+    a.stream = (uint64_t)(d->B * L * D) * 4 >= STREAM_MIN_BYTES && D % CPU_VC_WIDTH == 0;
 
     int64_t per_b = (L + LT - 1) / LT, tasks = d->B * per_b;
 #pragma omp parallel for schedule(static) if (tasks > 1 && d->B * L * D >= 32768)
