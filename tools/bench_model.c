@@ -188,23 +188,25 @@ static ssmrt_status model_reach(model_env *e, ssmrt_session *s, int64_t target)
     return SSMRT_OK;
 }
 
+static void model_decode_reached(model_env *e, const int64_t *reach, int n, int *failures);
+
 static void model_decode(model_env *e, double prefill_rate, int *failures)
 {
     const model_opts *o = e->o;
-    const int warm = o->c.warmup >= 0 ? o->c.warmup : 2;
-    /* Which contexts fit the budget, at the measured prefill speed. */
-    int64_t reach[MODEL_MAX_LENS];
+    /* Which contexts fit the budget, at the measured prefill speed: a prefix, since the
+     * contexts are sorted. The others are reported after the measured ones. */
+    const int64_t *reach = o->ctx;
     int n = 0;
-    for (int i = 0; i < o->n_ctx; i++) {
+    while (n < o->n_ctx && prefill_rate > 0 && (double)o->ctx[n] / prefill_rate <= o->budget)
+        n++;
+    if (n)
+        model_decode_reached(e, reach, n, failures);
+    for (int i = n; i < o->n_ctx; i++) {
         double est = prefill_rate > 0 ? (double)o->ctx[i] / prefill_rate : INFINITY;
-        if (est <= o->budget) {
-            reach[n++] = o->ctx[i];
-            continue;
-        }
         bench_progress_skip(&e->pr);
         bench_progress_clear(&e->pr);
-        printf("decode   L=%-8lld skipped: prefilling to it takes about %.0f s at %.0f tokens/s, "
-               "over --budget %.0f s\n", (long long)o->ctx[i], est, prefill_rate, o->budget);
+        printf("decode   L=%-8lld skipped: prefilling to it takes about %.3g s at %.0f tokens/s, "
+               "over --budget %g s\n", (long long)o->ctx[i], est, prefill_rate, o->budget);
         if (e->j) {
             model_json_head(e, "decode");
             bench_json_int(e->j, "L", o->ctx[i]);
@@ -213,8 +215,13 @@ static void model_decode(model_env *e, double prefill_rate, int *failures)
             bench_json_end(e->j);
         }
     }
-    if (!n)
-        return;
+}
+
+/* Decode speed at each of the n reachable contexts, in one sequence that grows. */
+static void model_decode_reached(model_env *e, const int64_t *reach, int n, int *failures)
+{
+    const model_opts *o = e->o;
+    const int warm = o->c.warmup >= 0 ? o->c.warmup : 2;
     /* Every measurement moves the sequence warm + steps tokens further. */
     int64_t cap = reach[n - 1] + (int64_t)n * (warm + o->steps) + 1;
     ssmrt_session *s = NULL;
@@ -227,6 +234,7 @@ static void model_decode(model_env *e, double prefill_rate, int *failures)
     double lo = INFINITY, hi = 0;
     uint64_t state_lo = UINT64_MAX, state_hi = 0;
     int64_t p_lo = 0, p_hi = 0;
+    int measured = 0;
     double t_start = bench_now_seconds();
     for (int i = 0; i < n; i++) {
         char label[64];
@@ -275,16 +283,19 @@ static void model_decode(model_env *e, double prefill_rate, int *failures)
             lo = st.median_ms, p_lo = pos;
         if (st.median_ms > hi)
             hi = st.median_ms, p_hi = pos;
+        measured++;
         state_lo = sb < state_lo ? sb : state_lo;
         state_hi = sb > state_hi ? sb : state_hi;
     }
     ssmrt_session_destroy(s);
-    if (hi > 0 && e->info->n_attention_layers == 0)
+    if (measured < 2)
+        return;
+    if (e->info->n_attention_layers == 0)
         printf("decode: %.3f ms/token at position %lld .. %.3f at %lld (max/min %.2f); state "
-               "per sequence %s (%llu bytes): decode cost does not grow with the context\n",
+               "per sequence %s (%llu bytes) at every position measured\n",
                lo, (long long)p_lo, hi, (long long)p_hi, hi / lo,
                state_lo == state_hi ? "constant" : "varies", (unsigned long long)state_hi);
-    else if (hi > 0)
+    else
         printf("decode: %.3f ms/token at position %lld .. %.3f at %lld; the KV cache of %lld "
                "attention layer(s) grows with the context\n",
                lo, (long long)p_lo, hi, (long long)p_hi, (long long)e->info->n_attention_layers);

@@ -185,7 +185,7 @@ static int scaling_run_target(const scaling_opts *o, const bench_target *t, benc
                              pow((double)L / cv->L[cv->n - 1], expected_exp[k]);
                 if (est > o->budget) {
                     bench_progress_clear(&pr);
-                    printf("%-15s L=%-8lld skipped: about %.0f s per run, over --budget %.0f s\n",
+                    printf("%-15s L=%-8lld skipped: about %.3g s per run, over --budget %g s\n",
                            bench_op_name(ops[k]), (long long)L, est, o->budget);
                     if (j) {
                         bench_json_begin(j);
