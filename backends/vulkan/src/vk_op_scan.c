@@ -49,18 +49,20 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
 
     /* Workgroup shape (see selective_scan.comp): QL lanes of 4 states each (the next
      * power of two of N/4, at most 32), NC chunks of T = 8 steps (8, fewer for short
-     * sequences), and as many channels CW as fit 256 threads (at most 16) and the
-     * shared memory. */
+     * sequences), and as many channels CW as fit 128 threads (at most 16) and the
+     * shared memory. 128, not 256: lavapipe runs 256-thread workgroups with
+     * barriers about 10x slower, and on GPUs the 100-register threads of this
+     * kernel reach the same occupancy either way. */
     /* Short sequences (decode: L = 1) get fewer chunks, so no thread scans steps
      * that do not exist. */
-    const uint32_t T = 8;
-    uint32_t NC = 1;
-    while (NC < 8 && (int64_t)NC * T < L) NC <<= 1;
-    const uint32_t TB = NC * T;
+    const uint32_t T = 8, THREADS = 128;
     uint32_t ql = 1;
     while (ql * 4 < N && ql < 32) ql <<= 1;
+    uint32_t NC = 1;
+    while (NC < 8 && ql * NC * 2 <= THREADS && (int64_t)NC * T < L) NC <<= 1;
+    const uint32_t TB = NC * T;
     uint32_t nks = (uint32_t)((N + 4 * ql - 1) / (4 * ql));
-    uint32_t cw = 256 / (ql * NC);
+    uint32_t cw = THREADS / (ql * NC);
     if (cw > 16) cw = 16;
     if (cw < 1) cw = 1;
     uint64_t channels = (uint64_t)(B * H * P);
