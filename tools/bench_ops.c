@@ -126,8 +126,16 @@ void bench_ops_help(FILE *f)
             "\n"
             "  --op NAMES       only these ops (comma list), one of:\n"
             "                   ");
-    for (int i = 0; i < BENCH_OP_COUNT; i++)
-        fprintf(f, "%s%s", bench_op_name((bench_op)i), i + 1 < BENCH_OP_COUNT ? " " : "\n");
+    int col = 19;
+    for (int i = 0; i < BENCH_OP_COUNT; i++) {
+        const char *name = bench_op_name((bench_op)i);
+        if (col + (int)strlen(name) > 86) {
+            fprintf(f, "\n                   ");
+            col = 19;
+        }
+        col += fprintf(f, "%s ", name);
+    }
+    fprintf(f, "\n");
     bench_common_help(f);
     fprintf(f,
             "\nJSON: an array of records {op, variant, backend, device, dtype, B, L, D, N, H,\n"
