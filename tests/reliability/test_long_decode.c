@@ -30,6 +30,7 @@ int main(int argc, char **argv)
         return 2;
     }
     long long steps = atoll(argv[2]);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines show up in CTest logs as they come */
     ssmrt_context *ctx = rel_context(argc > 3 ? argv[3] : "cpu");
     if (!ctx)
         return REL_SKIP;
