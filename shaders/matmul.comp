@@ -1,14 +1,15 @@
 #version 450
 // MATMUL: y[m, n] = sum_k x[m, k] * w[n, k] (+ bias[n]); x f32 [M, K], w [N, K] in
 // WT (specialization constant 3: f32, f16 or bf16), y f32 [M, N].
-// Tiled: a 16x16 workgroup computes a 64x64 tile of y, each thread 4x4 outputs
-// (rows ty + 16 i, columns tx + 16 j, so shared-memory reads are conflict-free),
-// stepping over K in slices of 16 staged in shared memory.
+// Tiled: a 16x8 workgroup computes a 64x64 tile of y, each thread 8x4 outputs
+// (rows ty + 8 i, columns tx + 16 j, so shared-memory reads are conflict-free),
+// stepping over K in slices of 16 staged in shared memory. 128 threads, not 256:
+// lavapipe runs 256-thread workgroups with barriers an order of magnitude slower.
 #include "common.glsl"
 
 layout(constant_id = 3) const uint WT = 0;
 
-const uint BM = 64u, BN = 64u, BK = 16u;
+const uint BM = 64u, BN = 64u, BK = 16u, TM = 8u, TN = 4u; // local size 16 x 8
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W32 { uint w32[]; };
@@ -42,15 +43,15 @@ void main() {
     uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
     uint tid = ty * 16u + tx;
     uint n0 = gl_WorkGroupID.x * BN, m0 = gl_WorkGroupID.y * BM;
-    float acc[4][4];
-    [[unroll]] for (uint i = 0u; i < 4u; i++)
-        [[unroll]] for (uint j = 0u; j < 4u; j++) acc[i][j] = 0.0;
+    float acc[TM][TN];
+    [[unroll]] for (uint i = 0u; i < TM; i++)
+        [[unroll]] for (uint j = 0u; j < TN; j++) acc[i][j] = 0.0;
 
     for (uint k0 = 0u; k0 < pc.K; k0 += BK) {
-        // Stage a 64x16 slice of x and of w: 1024 elements each, 4 per thread,
+        // Stage a 64x16 slice of x and of w: 1024 elements each, 8 per thread,
         // consecutive threads on consecutive k.
-        [[unroll]] for (uint r = 0u; r < 4u; r++) {
-            uint e = tid + 256u * r;
+        [[unroll]] for (uint r = 0u; r < 8u; r++) {
+            uint e = tid + 128u * r;
             uint row = e / BK, kk = e % BK;
             uint m = m0 + row, n = n0 + row, k = k0 + kk;
             xs[kk][row] = (m < pc.M && k < pc.K) ? x[pc.off_x + m * pc.K + k] : 0.0;
@@ -58,18 +59,18 @@ void main() {
         }
         barrier();
         [[unroll]] for (uint kk = 0u; kk < BK; kk++) {
-            float a[4], b[4];
-            [[unroll]] for (uint i = 0u; i < 4u; i++) a[i] = xs[kk][ty + 16u * i];
-            [[unroll]] for (uint j = 0u; j < 4u; j++) b[j] = ws[kk][tx + 16u * j];
-            [[unroll]] for (uint i = 0u; i < 4u; i++)
-                [[unroll]] for (uint j = 0u; j < 4u; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+            float a[TM], b[TN];
+            [[unroll]] for (uint i = 0u; i < TM; i++) a[i] = xs[kk][ty + 8u * i];
+            [[unroll]] for (uint j = 0u; j < TN; j++) b[j] = ws[kk][tx + 16u * j];
+            [[unroll]] for (uint i = 0u; i < TM; i++)
+                [[unroll]] for (uint j = 0u; j < TN; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
         }
         barrier();
     }
-    [[unroll]] for (uint i = 0u; i < 4u; i++) {
-        uint m = m0 + ty + 16u * i;
+    [[unroll]] for (uint i = 0u; i < TM; i++) {
+        uint m = m0 + ty + 8u * i;
         if (m >= pc.M) continue;
-        [[unroll]] for (uint j = 0u; j < 4u; j++) {
+        [[unroll]] for (uint j = 0u; j < TN; j++) {
             uint n = n0 + tx + 16u * j;
             if (n >= pc.N) continue;
             float v = acc[i][j];

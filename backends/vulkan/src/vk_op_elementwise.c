@@ -101,7 +101,7 @@ int vk_op_softmax(vk_device *d, const ssmrt_op *op) {
     struct {
         uint32_t rows, cols;
     } pc = {(uint32_t)(n / cols), (uint32_t)cols};
-    vk_pipeline_key key = vk_key(VK_K_SOFTMAX, WG, 1, 1, 0, NULL);
+    vk_pipeline_key key = vk_key(VK_K_SOFTMAX, 128, 1, 1, 0, NULL); /* 128 threads: lavapipe runs 256-thread workgroups with barriers ~10x slower */
     return vk_dispatch(d, &key, b, 2, &pc, sizeof pc, vk_groups(d, pc.rows, 1), 1, 1);
 }
 

@@ -58,7 +58,7 @@ static int matmul_part(vk_device *d, const ssmrt_op *op, int64_t N, int64_t K,
         return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, (uint32_t)((Nc + 63) / 64),
                            (uint32_t)((Mc + 63) / 64), 1);
     }
-    vk_pipeline_key key = vk_key(vk_kernel16(d, VK_K_MATMUL, VK_K_MATMUL_S16), 16, 16, 1, 1, &wt);
+    vk_pipeline_key key = vk_key(vk_kernel16(d, VK_K_MATMUL, VK_K_MATMUL_S16), 16, 8, 1, 1, &wt);
     return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, (uint32_t)((Nc + 63) / 64),
                        (uint32_t)((Mc + 63) / 64), 1);
 }

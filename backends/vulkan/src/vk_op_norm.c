@@ -4,7 +4,6 @@
  */
 #include "vk_internal.h"
 
-#define WG 256u
 
 static int shape_fail(const ssmrt_op *op, const char *what) {
     return vk_error(SSMRT_ERR_SHAPE, "vulkan: %s: %s", vk_op_name(op->kind), what);
@@ -47,7 +46,7 @@ int vk_op_norm(vk_device *d, const ssmrt_op *op) {
     } pc = {(uint32_t)(n / cols), (uint32_t)cols, (uint32_t)group, op->params.norm.eps,
             (uint32_t)has_bias};
     uint32_t mode = gated ? 1 : layer ? 2 : 0;
-    vk_pipeline_key key = vk_key(VK_K_NORM, WG, 1, 1, 1, &mode);
+    vk_pipeline_key key = vk_key(VK_K_NORM, 128, 1, 1, 1, &mode); /* 128 threads: lavapipe runs 256-thread workgroups with barriers ~10x slower */
     uint64_t items = (uint64_t)pc.rows * (uint64_t)(cols / group);
     return vk_dispatch(d, &key, b, 5, &pc, sizeof pc, vk_groups(d, items, 1), 1, 1);
 }
