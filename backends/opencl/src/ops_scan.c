@@ -84,7 +84,11 @@ static int scan_make_plan(ssmrt_ocl_device *dev, const ssmrt_op *op, scan_plan *
     clGetDeviceInfo(dev->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
     int64_t items = p->s.B * HP * p->nsl;
     int64_t want = ((int64_t)cus * 1024 + items - 1) / items;
+    /* At most 4096 chunks: pass 2 walks them in sequence, and some drivers cap the
+     * group count of the second and third NDRange dimensions at 65535. */
     int64_t max_chunks = p->s.L / 16 > 0 ? p->s.L / 16 : 1;
+    if (max_chunks > 4096)
+        max_chunks = 4096;
     int64_t n = want < 1 ? 1 : want > max_chunks ? max_chunks : want;
     p->T = (p->s.L + n - 1) / n;
     p->nchunks = (p->s.L + p->T - 1) / p->T;
