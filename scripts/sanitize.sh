@@ -23,7 +23,10 @@
 #    Vulkan/OpenCL/CUDA model and plugin suites (their device code runs inside the
 #    driver, which ASan does not instrument; they run in the normal suite), cpu +
 #    vulkan concurrency (2 minutes under ASan) and the million-step decode (numerics,
-#    run in the normal suite). The quick conformance suite on the CPU runs below.
+#    run in the normal suite), and the mamba1-small model runs (the mamba1-tiny code
+#    paths over 1024 tokens: 2+ minutes under ASan for no new code). The quick
+#    conformance suite on the CPU runs below.
+# Two tests at a time by default (SSMRT_TEST_JOBS): most are single-threaded.
 # SSMRT_SANITIZE_EXCLUDE overrides the regex.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,8 +50,8 @@ export ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1:use_sigaltstack=0
 export LSAN_OPTIONS=suppressions=$root/scripts/sanitize.supp:print_suppressions=0:${LSAN_OPTIONS:-}
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}
 
-exclude=${SSMRT_SANITIZE_EXCLUDE:-'valgrind|^bench|decode_scaling|long_decode|^conformance\.|^models\.(vulkan|opencl|cuda)\.|^vulkan\.|^opencl_vtable|concurrency\.cpu\+vulkan'}
-ctest --test-dir "$build" --output-on-failure -j "${SSMRT_TEST_JOBS:-1}" -E "$exclude" "$@"
+exclude=${SSMRT_SANITIZE_EXCLUDE:-'valgrind|^bench|decode_scaling|long_decode|^conformance\.|^models\.(vulkan|opencl|cuda)\.|^vulkan\.|^opencl_vtable|concurrency\.cpu\+vulkan|mamba1-small'}
+ctest --test-dir "$build" --output-on-failure -j "${SSMRT_TEST_JOBS:-2}" -E "$exclude" "$@"
 # The conformance suite's quick mode on the CPU (every op against the float64
 # reference, small shapes): the kernels under ASan.
 SSMRT_BACKEND=cpu "$build/bin/ssmrt" conformance --quick
