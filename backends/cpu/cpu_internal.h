@@ -51,8 +51,6 @@ float cpu_f16_to_f32(uint16_t h);
 float cpu_bf16_to_f32(uint16_t h);
 uint16_t cpu_f32_to_f16(float f);
 uint16_t cpu_f32_to_bf16(float f);
-/* f32/f16/bf16 row -> f32 row. */
-void cpu_row_to_f32(uint32_t dtype, const void *src, float *dst, int64_t n);
 /* float -> i32 the way a C cast does, with saturation and NaN -> 0 (a C cast
  * of an out-of-range value is undefined). */
 int32_t cpu_double_to_i32(double x);

@@ -131,19 +131,6 @@ uint16_t cpu_f32_to_bf16(float f) {
     return (uint16_t)(bits >> 16);
 }
 
-void cpu_row_to_f32(uint32_t dtype, const void *src, float *dst, int64_t n) {
-    if (dtype == SSMRT_F32) {
-        memcpy(dst, src, (size_t)n * 4);
-    } else if (dtype == SSMRT_F16) {
-        const uint16_t *s = src;
-        for (int64_t i = 0; i < n; i++) dst[i] = cpu_f16_to_f32(s[i]);
-    } else { /* SSMRT_BF16: a shift, vectorises */
-        const uint16_t *s = src;
-        uint32_t *d = (uint32_t *)dst;
-        for (int64_t i = 0; i < n; i++) d[i] = (uint32_t)s[i] << 16;
-    }
-}
-
 int32_t cpu_double_to_i32(double x) {
     if (isnan(x)) return 0;
     if (x >= 2147483647.0) return INT32_MAX;

@@ -2,11 +2,14 @@
  * fast_attention.c: f32 causal grouped-query ATTENTION with online (flash-style)
  * softmax: no Lq x Lk matrix ever exists.
  *
- * A task is (batch row, query head, block of QB queries). Keys and values are
- * visited in blocks of KB rows, which stay in cache while every query of the
- * block uses them (keys transposed, so scores come 8 at a time); per query the running max m, running sum l and the
- * unnormalised output acc are rescaled by exp(m_old - m_new) whenever the max
- * grows. Memory per task is O(QB * (Dh + Dv) + KB * (Dh + Dv)).
+ * A task is (batch row, kv head, block of queries) and holds the rows of every
+ * query head of the group (Hq / Hk heads read the same keys), about QB rows in
+ * all, so each block of KB keys is gathered once for all of them. Keys and
+ * values are visited in blocks of KB rows, which stay in cache while every row
+ * of the task uses them (keys transposed, so scores come 8 at a time); per row
+ * the running max m, running sum l and the unnormalised output acc are rescaled
+ * by exp(m_old - m_new) whenever the max grows. Memory per task is
+ * O(rows * (Dh + Dv) + KB * (Dh + Dv)).
  *
  * q, k and v may be strided (a prefix of a longer KV cache, a permuted view): a
  * q or v row with unit stride in its last dim is read in place, any other is
@@ -17,7 +20,7 @@
 #include "fast_kernels.h"
 #include "fast_math.h"
 
-#define QB 16
+#define QB 16 /* rows (query x head of the group) per task, about */
 #define KB 64
 
 typedef struct attn_args {
@@ -89,28 +92,30 @@ static void attn_update(float *s, int64_t n, const float *const *vr, int64_t Dv,
     }
 }
 
-static int attn_task(const attn_args *a, int64_t b, int64_t h, int64_t i0, int64_t i1) {
+/* Queries [i0, i1) of all query heads of kv head kh; row r is query i0 + r / G
+ * of head kh * G + r % G (G = Hq / Hk). */
+static int attn_task(const attn_args *a, int64_t b, int64_t kh, int64_t i0, int64_t i1) {
     const cpu_attn_dims *d = &a->d;
-    const int64_t Dh = d->Dh, Dv = d->Dv, kh = h / (d->Hq / d->Hk), off = d->Lk - d->Lq;
+    const int64_t Dh = d->Dh, Dv = d->Dv, G = d->Hq / d->Hk, off = d->Lk - d->Lq;
+    const int64_t R = (i1 - i0) * G;
     /* Row pointers first (so they are aligned), then the float buffers. */
     const float **vr = malloc(sizeof(float *) * KB +
-                              sizeof(float) * (size_t)(QB * (Dh + Dv + 2) + KB * (Dh + Dv + 1)));
+                              sizeof(float) * (size_t)(R * (Dh + Dv + 2) + KB * (Dh + Dv + 1)));
     if (!vr) return -1;
-    float *qb = (float *)(vr + KB), *acc = qb + QB * Dh, *m = acc + QB * Dv, *l = m + QB;
-    float *kt = l + QB, *vbuf = kt + KB * Dh, *s = vbuf + KB * Dv;
-    int64_t nq = i1 - i0;
-    for (int64_t i = 0; i < nq; i++) {
-        const float *qr = row_of(a->q, a->qs, b, i0 + i, h, Dh, qb + i * Dh);
-        for (int64_t e = 0; e < Dh; e++) qb[i * Dh + e] = qr[e] * a->scale;
-        for (int64_t e = 0; e < Dv; e++) acc[i * Dv + e] = 0.0f;
-        m[i] = -__builtin_inff();
-        l[i] = 0.0f;
+    float *qb = (float *)(vr + KB), *acc = qb + R * Dh, *m = acc + R * Dv, *l = m + R;
+    float *kt = l + R, *vbuf = kt + KB * Dh, *s = vbuf + KB * Dv;
+    for (int64_t r = 0; r < R; r++) {
+        const float *qr = row_of(a->q, a->qs, b, i0 + r / G, kh * G + r % G, Dh, qb + r * Dh);
+        for (int64_t e = 0; e < Dh; e++) qb[r * Dh + e] = qr[e] * a->scale;
+        for (int64_t e = 0; e < Dv; e++) acc[r * Dv + e] = 0.0f;
+        m[r] = -__builtin_inff();
+        l[r] = 0.0f;
     }
     int64_t jend = off + i1; /* keys [0, jend) are seen by the last query */
     for (int64_t j0 = 0; j0 < jend; j0 += KB) {
         int64_t j1 = j0 + KB < jend ? j0 + KB : jend;
-        /* The block's keys transposed once for all QB queries; its value rows
-         * are read in place (or gathered when strided). */
+        /* The block's keys transposed once for all rows; its value rows are read
+         * in place (or gathered when strided). */
         for (int64_t j = j0; j < j0 + KB; j++) {
             if (j < j1) {
                 const float *kr = a->k + b * a->ks[0] + j * a->ks[1] + kh * a->ks[2];
@@ -120,17 +125,18 @@ static int attn_task(const attn_args *a, int64_t b, int64_t h, int64_t i0, int64
                 for (int64_t e = 0; e < Dh; e++) kt[e * KB + (j - j0)] = 0.0f;
             }
         }
-        for (int64_t i = 0; i < nq; i++) {
-            int64_t lim = off + i0 + i + 1; /* query i sees keys [0, lim) */
+        for (int64_t r = 0; r < R; r++) {
+            int64_t lim = off + i0 + r / G + 1; /* the row's query sees keys [0, lim) */
             int64_t n = (lim < j1 ? lim : j1) - j0;
             if (n <= 0) continue;
-            scores_block(qb + i * Dh, kt, Dh, s);
-            attn_update(s, n, vr, Dv, &m[i], &l[i], acc + i * Dv);
+            scores_block(qb + r * Dh, kt, Dh, s);
+            attn_update(s, n, vr, Dv, &m[r], &l[r], acc + r * Dv);
         }
     }
-    for (int64_t i = 0; i < nq; i++) {
-        float *yr = a->y + ((b * d->Lq + i0 + i) * d->Hq + h) * Dv, inv = 1.0f / l[i];
-        for (int64_t e = 0; e < Dv; e++) yr[e] = acc[i * Dv + e] * inv;
+    for (int64_t r = 0; r < R; r++) {
+        float *yr = a->y + ((b * d->Lq + i0 + r / G) * d->Hq + kh * G + r % G) * Dv;
+        float inv = 1.0f / l[r];
+        for (int64_t e = 0; e < Dv; e++) yr[e] = acc[r * Dv + e] * inv;
     }
     free(vr);
     return 0;
@@ -153,16 +159,17 @@ int cpu_fast_attention(const ssmrt_op *op) {
     }
     a.scale = op->params.attention.scale;
     const cpu_attn_dims *d = &a.d;
-    int64_t qblocks = (d->Lq + QB - 1) / QB, tasks = d->B * d->Hq * qblocks;
+    const int64_t G = d->Hq / d->Hk, qpt = G < QB ? QB / G : 1; /* queries per task */
+    int64_t qblocks = (d->Lq + qpt - 1) / qpt, tasks = d->B * d->Hk * qblocks;
     /* Small problems (a decode step over a short cache) stay on one thread. */
     int64_t work = d->B * d->Hq * d->Lq * d->Lk * (d->Dh + d->Dv);
     int failed = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (tasks > 1 && work >= (1 << 20))
     for (int64_t t = 0; t < tasks; t++) {
         /* Late query blocks see the most keys: hand them out first. */
-        int64_t qb = qblocks - 1 - t % qblocks, h = (t / qblocks) % d->Hq, b = t / (qblocks * d->Hq);
-        int64_t i0 = qb * QB, i1 = i0 + QB < d->Lq ? i0 + QB : d->Lq;
-        failed |= attn_task(&a, b, h, i0, i1) != 0;
+        int64_t qb = qblocks - 1 - t % qblocks, kh = (t / qblocks) % d->Hk, b = t / (qblocks * d->Hk);
+        int64_t i0 = qb * qpt, i1 = i0 + qpt < d->Lq ? i0 + qpt : d->Lq;
+        failed |= attn_task(&a, b, kh, i0, i1) != 0;
     }
     if (failed) return cpu_error(SSMRT_ERR_OUT_OF_MEMORY, "cpu: attention: out of memory");
     return 0;

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "fast_convert.h"
 #include "fast_kernels.h"
 
 #define PAR_MIN 32768
@@ -54,11 +55,11 @@ static void copy_run(uint32_t sdt, const char *s, int64_t ss, uint32_t ddt, char
             for (int64_t i = 0; i < n; i++) ((uint16_t *)d)[i * ds] = ((const uint16_t *)s)[i * ss];
         }
     } else if (sdt == SSMRT_F32 && ss == 1 && ds == 1 && ddt == SSMRT_F16) {
-        for (int64_t i = 0; i < n; i++) ((uint16_t *)d)[i] = cpu_f32_to_f16(((const float *)s)[i]);
+        fast_f32_to_f16((const float *)s, (uint16_t *)d, n);
     } else if (sdt == SSMRT_F32 && ss == 1 && ds == 1 && ddt == SSMRT_BF16) {
-        for (int64_t i = 0; i < n; i++) ((uint16_t *)d)[i] = cpu_f32_to_bf16(((const float *)s)[i]);
+        fast_f32_to_bf16((const float *)s, (uint16_t *)d, n);
     } else if (ddt == SSMRT_F32 && ss == 1 && ds == 1 && sdt != SSMRT_I32) {
-        cpu_row_to_f32(sdt, s, (float *)d, n);
+        fast_row_to_f32(sdt, s, (float *)d, n);
     } else if (sdt != SSMRT_I32 && ddt != SSMRT_I32) {
         for (int64_t i = 0; i < n; i++) store_f(ddt, d, i * ds, load_f(sdt, s, i * ss));
     } else {

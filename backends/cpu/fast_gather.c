@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "fast_convert.h"
 #include "fast_kernels.h"
 #include "fast_math.h"
 
@@ -21,7 +22,7 @@ int cpu_fast_embedding(const ssmrt_op *op) {
         if (ids[m] < 0 || ids[m] >= V) /* a row of zeros, as ssmrt.h says */
             memset(y + m * D, 0, (size_t)D * 4);
         else
-            cpu_row_to_f32(dt, table + (int64_t)ids[m] * D * es, y + m * D, D);
+            fast_row_to_f32(dt, table + (int64_t)ids[m] * D * es, y + m * D, D);
     }
     return 0;
 }

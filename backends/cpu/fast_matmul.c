@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 
+#include "fast_convert.h"
 #include "fast_kernels.h"
 
 #ifdef _OPENMP
@@ -64,7 +65,7 @@ static int matmul_slice(const ssmrt_op *op, int64_t m0, int64_t m1, int64_t n0, 
     const uint16_t *w16 = cpu_desc_ptr(W);
     for (int64_t p0 = n0; p0 < n1; p0 += nb) {
         int64_t rows = n1 - p0 < nb ? n1 - p0 : nb;
-        for (int64_t r = 0; r < rows; r++) cpu_row_to_f32(W->dtype, w16 + (p0 + r) * K, panel + r * K, K);
+        for (int64_t r = 0; r < rows; r++) fast_row_to_f32(W->dtype, w16 + (p0 + r) * K, panel + r * K, K);
         gemm_f32(M, rows, K, x, panel, y + p0, N);
     }
     free(panel);
