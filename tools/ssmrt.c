@@ -12,21 +12,11 @@ typedef struct tool_command {
 } tool_command;
 
 static const tool_command tool_commands[] = {
-#ifdef SSMRT_TOOL_HAS_DEVICES
     {"devices", ssmrt_cmd_devices, "list plugins found, their status and their devices"},
-#endif
-#ifdef SSMRT_TOOL_HAS_CONFORMANCE
     {"conformance", ssmrt_cmd_conformance, "check every op on a device against the float64 reference"},
-#endif
-#ifdef SSMRT_TOOL_HAS_RUN
     {"run", ssmrt_cmd_run, "generate tokens with a model"},
-#endif
-#ifdef SSMRT_TOOL_HAS_EVAL
     {"eval", ssmrt_cmd_eval, "compute logits for input ids from a safetensors file"},
-#endif
-#ifdef SSMRT_TOOL_HAS_BENCH
     {"bench", ssmrt_cmd_bench, "benchmark ops, models and scaling"},
-#endif
     {NULL, NULL, NULL},
 };
 
