@@ -55,6 +55,17 @@ CPU_INLINE void fast_f32_to_bf16(const float *s, uint16_t *d, int64_t n) {
     }
 }
 
+#if defined(__AVX2__) && defined(__F16C__)
+#define CPU_HAVE_V8_HALF 1
+/* Eight f16 or bf16 values from p as f32, in registers. */
+CPU_INLINE v8f v8_load_half(uint32_t dtype, const uint16_t *p) {
+    __m128i h;
+    memcpy(&h, p, sizeof h);
+    if (dtype == SSMRT_F16) return (v8f)_mm256_cvtph_ps(h);
+    return (v8f)_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16);
+}
+#endif
+
 /* f32/f16/bf16 row -> f32 row. */
 CPU_INLINE void fast_row_to_f32(uint32_t dtype, const void *src, float *dst, int64_t n) {
     if (dtype == SSMRT_F16)

@@ -41,6 +41,52 @@ static void gemm_f32(int64_t M, int64_t N, int64_t K, const float *x, const floa
 #endif
 }
 
+#ifdef CPU_HAVE_V8_HALF
+static float half_at(uint32_t dtype, const uint16_t *p, int64_t k) {
+    return dtype == SSMRT_F16 ? cpu_f16_to_f32(p[k]) : cpu_bf16_to_f32(p[k]);
+}
+
+/* Decode with half-precision weights (M <= 4): dot products that convert w in
+ * registers, so the weights cross memory once, at half the bytes of f32, and
+ * nothing is written back. */
+static void gemv_half(uint32_t dtype, int64_t M, int64_t K, const float *x, const uint16_t *w,
+                      float *y, int64_t ldy, int64_t n0, int64_t n1) {
+    const int64_t Kv = K & ~(int64_t)7;
+    int64_t n = n0;
+    /* Four rows of w at a time: four independent sums per row of x keep the
+     * FMA pipes busy (one sum would wait an FMA latency per 8 elements). */
+    for (; n + 4 <= n1; n += 4) {
+        const uint16_t *w0 = w + n * K;
+        v8f acc[4][4];
+        for (int r = 0; r < 4; r++)
+            for (int64_t m = 0; m < M; m++) acc[r][m] = v8_set1(0.0f);
+        for (int64_t k = 0; k < Kv; k += 8) {
+            v8f wv[4];
+            for (int r = 0; r < 4; r++) wv[r] = v8_load_half(dtype, w0 + r * K + k);
+            for (int64_t m = 0; m < M; m++) {
+                v8f xv = v8_load(x + m * K + k);
+                for (int r = 0; r < 4; r++) acc[r][m] += wv[r] * xv;
+            }
+        }
+        for (int r = 0; r < 4; r++)
+            for (int64_t m = 0; m < M; m++) {
+                float t = v8_hsum(acc[r][m]);
+                for (int64_t k = Kv; k < K; k++) t += x[m * K + k] * half_at(dtype, w0 + r * K, k);
+                y[m * ldy + n + r] = t;
+            }
+    }
+    for (; n < n1; n++) /* the last rows, one at a time */
+        for (int64_t m = 0; m < M; m++) {
+            const uint16_t *wr = w + n * K;
+            v8f acc = v8_set1(0.0f);
+            for (int64_t k = 0; k < Kv; k += 8) acc += v8_load_half(dtype, wr + k) * v8_load(x + m * K + k);
+            float t = v8_hsum(acc);
+            for (int64_t k = Kv; k < K; k++) t += x[m * K + k] * half_at(dtype, wr, k);
+            y[m * ldy + n] = t;
+        }
+}
+#endif
+
 /* Rows [m0, m1) x columns [n0, n1) of y, on the calling thread. */
 static int matmul_slice(const ssmrt_op *op, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                         int64_t N, int64_t K) {
@@ -53,6 +99,12 @@ static int matmul_slice(const ssmrt_op *op, int64_t m0, int64_t m1, int64_t n0, 
         gemm_f32(M, n1 - n0, K, x, (const float *)cpu_desc_ptr(W) + n0 * K, y + n0, N);
         return 0;
     }
+#ifdef CPU_HAVE_V8_HALF
+    if (M <= 4) {
+        gemv_half(W->dtype, M, K, x, cpu_desc_ptr(W), y, N, n0, n1);
+        return 0;
+    }
+#endif
     /* Each GEMM call re-packs x, so with many rows of x the panel is as wide as
      * the slice allows (up to BIG_PANEL_BYTES) for that to be paid rarely; a
      * few rows of x (decode) take small panels that stay in cache. */
