@@ -100,14 +100,18 @@ double conf_tol_scan(int64_t n, double leff, int gated)
      * An error made at step j is multiplied by the decays of later steps, so the
      * state's error is the sum of about leff = 1/(dt |a|) recent step errors
      * (the memory length; older errors have decayed): a random walk gives
-     * ~ 6 sqrt(leff) u, and we allow 8 sqrt(leff) eps plus a systematic quarter
-     * ulp per step (an exp biased to one side) of 0.25 leff eps. A parallel scan
+     * ~ 6 sqrt(leff) u, and we allow 8 sqrt(leff) eps. An exp that errs to one
+     * side does not average out: a decay product over k steps then carries k times
+     * the per-step error, and the state (a geometric mix of such products with mean
+     * length leff) about leff times it. The APIs bound exp to 3 ulp near 0 (Vulkan:
+     * 3 + 2|x|; OpenCL: 3), and NVIDIA's Vulkan exp2 on the H100 does err to one side
+     * (measured: 2.4x over a quarter-ulp allowance), so allow 3 leff eps. A parallel scan
      * forms products of up to leff decays (leff roundings), covered by the same
      * terms. Then y sums n products s*C (random walk), adds D*u, and the gate
      * silu(z) (8.5 ulp at |z| <= 4, doubled). softplus(delta) perturbs dt by a few
      * ulp, which changes each decay by |dt a| times that: over the memory this adds
      * up to a few ulp, inside the constant 32. */
-    return (32.0 + 8.0 * sqrt(leff) + 0.25 * leff) * CONF_EPS + conf_tol_sum(n) +
+    return (32.0 + 8.0 * sqrt(leff) + 3.0 * leff) * CONF_EPS + conf_tol_sum(n) +
            (gated ? conf_tol_unary(4.0) : 0.0);
 }
 
