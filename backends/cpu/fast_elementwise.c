@@ -6,9 +6,11 @@
  * its own that would not inherit the clone's instruction set.
  */
 #include <math.h>
+#include <string.h>
 
 #include "fast_kernels.h"
 #include "fast_math.h"
+#include "fast_vc.h"
 
 /* Below this many elements a thread team costs more than it saves. */
 #define PAR_MIN 32768
@@ -62,6 +64,23 @@ int cpu_fast_binary(const ssmrt_op *op) {
 
 /* ---- unary ----------------------------------------------------------------- */
 
+/* y = F(x) over n floats, WIDTH at a time with vector type T; the last partial
+ * vector goes through the same code on a zero-padded copy, so a value never
+ * depends on where it falls in the array. exp, sigmoid and silu run on the
+ * widest vector (fast_vc.h), softplus and gelu on 8 lanes. */
+#define UNARY_LOOP(T, WIDTH, LOAD, STORE, F)                                               \
+    do {                                                                                   \
+        for (; i + (WIDTH) <= n; i += (WIDTH)) STORE(y + i, F(LOAD(x + i)));               \
+        if (i < n) {                                                                       \
+            float buf[WIDTH] = {0};                                                        \
+            memcpy(buf, x + i, (size_t)(n - i) * sizeof(float));                           \
+            STORE(buf, F(LOAD(buf)));                                                      \
+            memcpy(y + i, buf, (size_t)(n - i) * sizeof(float));                           \
+        }                                                                                  \
+    } while (0)
+#define UNARY_WIDE(F) UNARY_LOOP(vcf, CPU_VC_WIDTH, vc_load, vc_store, F)
+#define UNARY_8(F) UNARY_LOOP(v8f, 8, v8_load, v8_store, F)
+
 static void unary_chunk(uint32_t kind, float alpha, float beta, const float *x, float *y,
                         int64_t n) {
     int64_t i = 0;
@@ -69,26 +88,11 @@ static void unary_chunk(uint32_t kind, float alpha, float beta, const float *x, 
     case SSMRT_OP_SCALE:
         for (; i < n; i++) y[i] = x[i] * alpha + beta;
         break;
-    case SSMRT_OP_EXP:
-        for (; i + 8 <= n; i += 8) v8_store(y + i, v8_exp(v8_load(x + i)));
-        for (; i < n; i++) y[i] = s_exp(x[i]);
-        break;
-    case SSMRT_OP_SILU:
-        for (; i + 8 <= n; i += 8) v8_store(y + i, v8_silu(v8_load(x + i)));
-        for (; i < n; i++) y[i] = s_silu(x[i]);
-        break;
-    case SSMRT_OP_SIGMOID:
-        for (; i + 8 <= n; i += 8) v8_store(y + i, v8_sigmoid(v8_load(x + i)));
-        for (; i < n; i++) y[i] = s_sigmoid(x[i]);
-        break;
-    case SSMRT_OP_SOFTPLUS:
-        for (; i + 8 <= n; i += 8) v8_store(y + i, v8_softplus(v8_load(x + i)));
-        for (; i < n; i++) y[i] = s_softplus(x[i]);
-        break;
-    default: /* SSMRT_OP_GELU, exact form: 0.5 x (1 + erf(x/sqrt 2)) = 0.5 x erfc(-x/sqrt 2),
-              * which avoids the cancellation of 1 + erf for negative x */
-        for (; i < n; i++) y[i] = 0.5f * x[i] * erfcf(-x[i] * 0.70710678118654752f);
-        break;
+    case SSMRT_OP_EXP: UNARY_WIDE(vc_exp); break;
+    case SSMRT_OP_SILU: UNARY_WIDE(vc_silu); break;
+    case SSMRT_OP_SIGMOID: UNARY_WIDE(vc_sigmoid); break;
+    case SSMRT_OP_SOFTPLUS: UNARY_8(v8_softplus); break;
+    default: UNARY_8(v8_gelu); break; /* SSMRT_OP_GELU, exact (erf) form */
     }
 }
 

@@ -100,6 +100,18 @@ CPU_INLINE v8f v8_exp(v8f x) {
     return v8_select(x > hi, v8_set1(__builtin_inff()), y);
 }
 
+/* 1/d for normal finite d > 0 whose reciprocal is normal, within about 2 ulp: on AVX the 12-bit estimate refined
+ * by one Newton step (division is the slowest vector instruction there), else a
+ * division. */
+CPU_INLINE v8f v8_recip(v8f d) {
+#if defined(__AVX__)
+    v8f r = (v8f)_mm256_rcp_ps((__m256)d);
+    return r + r * (v8_set1(1.0f) - d * r);
+#else
+    return v8_set1(1.0f) / d;
+#endif
+}
+
 /* log(x) for normal positive x, within 2 ulp (Cephes' logf: x = m * 2^e with m in
  * [sqrt(1/2), sqrt(2)), log(m) by a degree-9 polynomial in m - 1). Only used on
  * values >= 1 here (softplus), so zero, negative and subnormal inputs are not
@@ -134,7 +146,7 @@ CPU_INLINE v8f v8_softplus(v8f x) {
     v8f u = v8_set1(1.0f) + e;
     v8i one = u == v8_set1(1.0f);
     v8f den = v8_select(one, v8_set1(1.0f), u - v8_set1(1.0f));
-    v8f l = v8_log(v8_select(one, v8_set1(2.0f), u)) * e / den;
+    v8f l = v8_log(v8_select(one, v8_set1(2.0f), u)) * e * v8_recip(den);
     l = v8_select(one, e, l);
     return v8_select(x > v8_set1(20.0f), x, l);
 }
@@ -171,23 +183,53 @@ CPU_INLINE v8f v8_exp_decay(v8f x) {
     return y;
 }
 
-/* 1/d for finite d >= 1, within about 2 ulp: on AVX the 12-bit estimate refined
- * by one Newton step (division is the slowest vector instruction there), else a
- * division. */
-CPU_INLINE v8f v8_recip(v8f d) {
-#if defined(__AVX__)
-    v8f r = (v8f)_mm256_rcp_ps((__m256)d);
-    return r + r * (v8_set1(1.0f) - d * r);
-#else
-    return v8_set1(1.0f) / d;
-#endif
-}
-
 /* sigmoid(x) = 1 / (1 + e^-x). The clamped exp keeps 1 + e^-x finite (at most
  * 2.4e38), so where the true result is below 4e-39 it comes out as about that
  * or 0: an absolute error far below anything a float can carry next to 1. */
-CPU_INLINE v8f v8_sigmoid(v8f x) { return v8_recip(v8_set1(1.0f) + v8_exp_decay(-x)); }
+CPU_INLINE v8f v8_sigmoid(v8f x) {
+    v8f r = v8_recip(v8_set1(1.0f) + v8_exp_decay(-x));
+    /* Exactly 0 below -88.7, as the literal formula gives once e^-x overflows:
+     * so silu(-inf) = -inf * 0 is NaN like the reference, not -inf * tiny. */
+    return v8_select(x < v8_set1(-88.72f), v8_set1(0.0f), r);
+}
 CPU_INLINE v8f v8_silu(v8f x) { return x * v8_sigmoid(x); }
+
+/* erfc(|x| / sqrt 2) with a relative error of a few ulp: erfc(z) =
+ * t e^(g(t) - z^2) with t = 1 / (1 + z/2), where g, smooth on t in (0, 1], is a
+ * degree-11 polynomial fitted for this plugin (Chebyshev fit in 40-digit
+ * arithmetic, largest relative error of the fit 1.4e-8). z^2 = x^2 / 2 reaches
+ * 87 before erfc underflows, so it is not rounded into one f32 argument (up to
+ * 2^-24 * 87 relative, and z = x / sqrt 2 rounded would double that): x^2 is
+ * split into hi + lo (exact with a fused multiply-add, in the x86-64-v3/v4
+ * builds) and the result is exp(-hi/2) exp(g - lo/2). */
+CPU_INLINE v8f v8_erfc_half(v8f x) {
+    static const float c[12] = {-0.1893674557f, 1.050233522f, -2.346272392f, 2.590129191f,
+                                -1.386666664f,  0.4228596556f, -0.2640958796f, -0.0681377039f,
+                                0.08175679195f, 0.3750744848f, 0.999998553f,   -1.265512119f};
+    v8i neg = x < v8_set1(0.0f);
+    v8f ax = v8_select(neg, -x, x);
+    /* erfc is 0 in f32 long before 1e4; capping keeps inf out of the reciprocal
+     * (a NaN x stays NaN: the compare is false). */
+    ax = v8_select(ax > v8_set1(1e4f), v8_set1(1e4f), ax);
+    v8f t = v8_recip(v8_set1(1.0f) + v8_set1(0.35355339059327376f) * ax); /* 1 / (1 + z/2) */
+    v8f p = v8_set1(c[0]);
+    for (int i = 1; i < 12; i++) p = p * t + v8_set1(c[i]);
+    v8f hi = ax * ax;
+#if defined(__FMA__)
+    v8f lo = (v8f)_mm256_fmsub_ps((__m256)ax, (__m256)ax, (__m256)hi);
+#else
+    v8f lo = v8_set1(0.0f); /* without a fused multiply-add the baseline keeps 2^-24 z^2 */
+#endif
+    return t * v8_exp(v8_set1(-0.5f) * hi) * v8_exp(p - v8_set1(0.5f) * lo);
+}
+
+/* Exact-form GELU, 0.5 x (1 + erf(x / sqrt 2)) = 0.5 x erfc(-x / sqrt 2), taken
+ * as 0.5 x q for x < 0 and 0.5 x (2 - q) for x >= 0 with q = erfc(|x| / sqrt 2),
+ * so no 1 + erf cancels and tiny negative outputs keep their relative accuracy. */
+CPU_INLINE v8f v8_gelu(v8f x) {
+    v8f q = v8_erfc_half(x);
+    return v8_set1(0.5f) * x * v8_select(x < v8_set1(0.0f), q, v8_set1(2.0f) - q);
+}
 
 /* Scalar forms through the same code, for loop tails, so a value does not depend
  * on where it falls in the array. */
@@ -195,5 +237,6 @@ CPU_INLINE float s_exp(float x) { return v8_exp(v8_set1(x))[0]; }
 CPU_INLINE float s_silu(float x) { return v8_silu(v8_set1(x))[0]; }
 CPU_INLINE float s_sigmoid(float x) { return v8_sigmoid(v8_set1(x))[0]; }
 CPU_INLINE float s_softplus(float x) { return v8_softplus(v8_set1(x))[0]; }
+CPU_INLINE float s_gelu(float x) { return v8_gelu(v8_set1(x))[0]; }
 
 #endif
