@@ -78,8 +78,11 @@ int ssmrt_ocl_op_attention(ssmrt_ocl_device *dev, const ssmrt_op *op)
         want *= 2;
     size_t wg = ssmrt_ocl_wg_size(kern, want);
     if (tiled) {
-        /* K and V tiles plus the group's queries must fit in local memory. */
-        while (wg > 1 && (cl_ulong)((2 * (size_t)bk + wg) * dhv * sizeof(float)) > dev->local_mem)
+        /* K and V tiles plus the group's queries must fit in local memory, with a
+         * quarter left for what the compiler places there itself: NVIDIA's driver
+         * refuses (CL_OUT_OF_RESOURCES) a launch that asks for all 48 KiB. */
+        cl_ulong budget = dev->local_mem - dev->local_mem / 4;
+        while (wg > 1 && (cl_ulong)((2 * (size_t)bk + wg) * dhv * sizeof(float)) > budget)
             wg /= 2;
         ssmrt_ocl_arg_local(&a, (size_t)bk * dhv * sizeof(float));
         ssmrt_ocl_arg_local(&a, (size_t)bk * dhv * sizeof(float));
