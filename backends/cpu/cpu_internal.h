@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ssmrt_backend.h"
+#include "ssmrt_backend_contract.h"
 
 enum { CPU_DEVICE_FAST = 0, CPU_DEVICE_REFERENCE = 1, CPU_DEVICE_COUNT = 2 };
 enum { CPU_TIMER_SLOTS = 64 };
@@ -59,7 +60,7 @@ int32_t cpu_double_to_i32(double x);
 
 /* An absent optional input has ndim 0 (and buffer NULL); supports() sees every
  * buffer NULL, so presence is told by ndim alone. */
-static inline int cpu_desc_present(const ssmrt_tensor_desc *d) { return d->ndim != 0; }
+static inline int cpu_desc_present(const ssmrt_tensor_desc *d) { return ssmrt_desc_present(d); }
 static inline void *cpu_desc_ptr(const ssmrt_tensor_desc *d) {
     return (char *)((const cpu_buffer *)d->buffer)->data + d->offset;
 }
