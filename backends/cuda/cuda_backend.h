@@ -18,6 +18,7 @@
 #include <cuda_runtime.h>
 
 #include "ssmrt_backend.h"
+#include "ssmrt_backend_contract.h"
 
 enum { CUDA_TIMER_SLOTS = 64 };
 
@@ -106,7 +107,7 @@ int cuda_timer_read(void *device, uint32_t slot_begin, uint32_t slot_end, double
 
 /* ---- descriptors ---------------------------------------------------------------- */
 
-static inline int cuda_desc_present(const ssmrt_tensor_desc *d) { return d->ndim != 0; }
+static inline int cuda_desc_present(const ssmrt_tensor_desc *d) { return ssmrt_desc_present(d); }
 static inline void *cuda_desc_ptr(const ssmrt_tensor_desc *d) {
     return ((const cuda_buffer *)d->buffer)->ptr + d->offset;
 }

@@ -9,13 +9,11 @@
  */
 #include "cuda_backend.h"
 
-enum {
-    M_F32 = 1u << SSMRT_F32,
-    M_F16 = 1u << SSMRT_F16,
-    M_BF16 = 1u << SSMRT_BF16,
-    M_I32 = 1u << SSMRT_I32,
-    M_FLOAT = M_F32 | M_F16 | M_BF16,
-    M_ANY = M_FLOAT | M_I32
+enum { /* short names for the table below */
+    M_F32 = SSMRT_MASK_F32,
+    M_I32 = SSMRT_MASK_I32,
+    M_FLOAT = SSMRT_MASK_FLOAT,
+    M_ANY = SSMRT_MASK_ANY
 };
 
 typedef struct cuda_dispatch_row {
@@ -53,26 +51,11 @@ static const cuda_dispatch_row k_table[] = {
     {SSMRT_OP_ATTENTION, 3, 1, {M_F32, M_F32, M_F32}, {M_F32}, cuda_op_attention},
 };
 
-static int slot_matches(const ssmrt_tensor_desc *d, uint8_t mask, int required) {
-    if (!cuda_desc_present(d)) return !required;
-    return d->dtype < SSMRT_DTYPE_COUNT && (mask & (1u << d->dtype));
-}
-
-static int row_matches(const cuda_dispatch_row *r, const ssmrt_op *op) {
-    if (r->kind != op->kind || op->n_src < r->min_src || op->n_dst < r->min_dst) return 0;
-    for (uint32_t i = 0; i < op->n_src; i++)
-        if (!slot_matches(&op->src[i], r->src[i], i < r->min_src)) return 0;
-    for (uint32_t i = 0; i < op->n_dst; i++)
-        if (!slot_matches(&op->dst[i], r->dst[i], i < r->min_dst)) return 0;
-    return 1;
-}
-
 cuda_kernel_fn cuda_dispatch_lookup(const ssmrt_op *op) {
-    if (!op || op->struct_size < sizeof(ssmrt_op) || op->kind >= SSMRT_OP_KIND_COUNT ||
-        op->n_src > SSMRT_OP_MAX_SRC || op->n_dst > SSMRT_OP_MAX_DST)
-        return NULL;
-    for (size_t i = 0; i < sizeof k_table / sizeof k_table[0]; i++)
-        if (row_matches(&k_table[i], op)) return k_table[i].fn;
+    for (size_t i = 0; i < sizeof k_table / sizeof k_table[0]; i++) {
+        const cuda_dispatch_row *r = &k_table[i];
+        if (ssmrt_op_matches(op, r->kind, r->min_src, r->min_dst, r->src, r->dst)) return r->fn;
+    }
     return NULL;
 }
 
@@ -82,21 +65,17 @@ static int check_desc(const ssmrt_tensor_desc *d, const char *what, uint32_t i) 
     if (d->ndim > SSMRT_MAX_DIMS)
         return cuda_error(SSMRT_ERR_INVALID_ARGUMENT, "cuda: %s[%u] has %u dims (max %d)", what,
                           i, d->ndim, SSMRT_MAX_DIMS);
-    uint64_t extent = 1; /* elements from the first to one past the last */
-    for (uint32_t k = 0; k < d->ndim; k++) {
-        if (d->shape[k] < 0 || d->stride[k] < 0)
-            return cuda_error(SSMRT_ERR_INVALID_ARGUMENT,
-                              "cuda: %s[%u] dim %u has shape %lld stride %lld (negative)", what,
-                              i, k, (long long)d->shape[k], (long long)d->stride[k]);
-        if (d->shape[k] == 0) return 0; /* empty: touches nothing */
-        uint64_t span;
-        if (__builtin_mul_overflow((uint64_t)(d->shape[k] - 1), (uint64_t)d->stride[k], &span) ||
-            __builtin_add_overflow(extent, span, &extent))
-            return cuda_error(SSMRT_ERR_INVALID_ARGUMENT, "cuda: %s[%u] extent overflows", what, i);
-    }
     uint64_t bytes;
-    if (__builtin_mul_overflow(extent, (uint64_t)cuda_dtype_size(d->dtype), &bytes) ||
-        d->offset > b->size || bytes > b->size - d->offset)
+    uint32_t k = 0;
+    ssmrt_desc_span_status span = ssmrt_desc_span_bytes(d, cuda_dtype_size(d->dtype), &bytes, &k);
+    if (span == SSMRT_DESC_SPAN_NEGATIVE)
+        return cuda_error(SSMRT_ERR_INVALID_ARGUMENT,
+                          "cuda: %s[%u] dim %u has shape %lld stride %lld (negative)", what, i, k,
+                          (long long)d->shape[k], (long long)d->stride[k]);
+    if (span == SSMRT_DESC_SPAN_OVERFLOW)
+        return cuda_error(SSMRT_ERR_INVALID_ARGUMENT, "cuda: %s[%u] extent overflows", what, i);
+    if (bytes == 0) return 0; /* empty: touches nothing */
+    if (d->offset > b->size || bytes > b->size - d->offset)
         return cuda_error(SSMRT_ERR_INVALID_ARGUMENT,
                           "cuda: %s[%u] reaches byte %llu + %llu of a %llu-byte buffer", what, i,
                           (unsigned long long)d->offset, (unsigned long long)bytes,

@@ -8,6 +8,7 @@
 #include <CL/cl.h>
 
 #include "ssmrt_backend.h"
+#include "ssmrt_backend_contract.h"
 
 /* The host API handed over at load time; set once by the entry point. */
 extern const ssmrt_host_api *ssmrt_ocl_host;

@@ -5,9 +5,9 @@
 #include "ocl.h"
 #include "ocl_api.h"
 
-#define F (1u << SSMRT_F32)
-#define W ((1u << SSMRT_F32) | (1u << SSMRT_F16) | (1u << SSMRT_BF16))
-#define I (1u << SSMRT_I32)
+#define F SSMRT_MASK_F32
+#define W SSMRT_MASK_FLOAT
+#define I SSMRT_MASK_I32
 #define ANY (W | I)
 
 typedef struct op_entry {
@@ -42,30 +42,11 @@ static const op_entry op_table[] = {
     {SSMRT_OP_ATTENTION, 3, 1, {F, F, F}, {F}, ssmrt_ocl_op_attention},
 };
 
-/* An absent optional input has ndim 0 (supports() gets no buffers at all). A
- * present one in a slot whose mask is 0 matches nothing. */
-static int accepts(uint8_t mask, const ssmrt_tensor_desc *t, int required)
-{
-    if (t->ndim == 0)
-        return !required;
-    return t->dtype < SSMRT_DTYPE_COUNT && (mask & (1u << t->dtype)) != 0;
-}
-
 static const op_entry *lookup(const ssmrt_op *op)
 {
-    if (op->struct_size < sizeof(ssmrt_op) || op->n_src > SSMRT_OP_MAX_SRC ||
-        op->n_dst > SSMRT_OP_MAX_DST)
-        return NULL;
     for (size_t e = 0; e < sizeof op_table / sizeof op_table[0]; e++) {
         const op_entry *en = &op_table[e];
-        if (en->kind != op->kind || op->n_src < en->min_src || op->n_dst < en->min_dst)
-            continue;
-        int ok = 1;
-        for (uint32_t i = 0; i < op->n_src && ok; i++)
-            ok = accepts(en->src[i], &op->src[i], i < en->min_src);
-        for (uint32_t i = 0; i < op->n_dst && ok; i++)
-            ok = accepts(en->dst[i], &op->dst[i], i < en->min_dst);
-        if (ok)
+        if (ssmrt_op_matches(op, en->kind, en->min_src, en->min_dst, en->src, en->dst))
             return en;
     }
     return NULL;

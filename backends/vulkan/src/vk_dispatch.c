@@ -24,31 +24,26 @@ int vk_bind_tensor(vk_device *d, const ssmrt_tensor_desc *t, int write, vk_bindi
     if (t->dtype >= SSMRT_DTYPE_COUNT || t->ndim > SSMRT_MAX_DIMS)
         return vk_error(SSMRT_ERR_INVALID_ARGUMENT, "vulkan: tensor with dtype %u and %u dims",
                         t->dtype, t->ndim);
-    uint64_t extent = 1;
-    for (uint32_t k = 0; k < t->ndim; k++) {
-        if (t->shape[k] < 0 || t->stride[k] < 0)
-            return vk_error(SSMRT_ERR_INVALID_ARGUMENT,
-                            "vulkan: tensor dim %u has shape %lld stride %lld", k,
-                            (long long)t->shape[k], (long long)t->stride[k]);
-        if (t->shape[k] == 0) return 0; /* empty: nothing to bind */
-        uint64_t span;
-        if (__builtin_mul_overflow((uint64_t)(t->shape[k] - 1), (uint64_t)t->stride[k], &span) ||
-            __builtin_add_overflow(extent, span, &extent))
-            return vk_error(SSMRT_ERR_INVALID_ARGUMENT, "vulkan: tensor extent overflows");
-    }
-    uint32_t es = dtype_size(t->dtype);
-    vk_buffer *b = t->buffer;
     uint64_t bytes;
-    if (__builtin_mul_overflow(extent, (uint64_t)es, &bytes) || t->offset > b->size ||
-        bytes > b->size - t->offset)
+    uint32_t k = 0;
+    ssmrt_desc_span_status span = ssmrt_desc_span_bytes(t, dtype_size(t->dtype), &bytes, &k);
+    if (span == SSMRT_DESC_SPAN_NEGATIVE)
+        return vk_error(SSMRT_ERR_INVALID_ARGUMENT,
+                        "vulkan: tensor dim %u has shape %lld stride %lld", k,
+                        (long long)t->shape[k], (long long)t->stride[k]);
+    if (span == SSMRT_DESC_SPAN_OVERFLOW)
+        return vk_error(SSMRT_ERR_INVALID_ARGUMENT, "vulkan: tensor extent overflows");
+    if (bytes == 0) return 0; /* empty: nothing to bind */
+    vk_buffer *b = t->buffer;
+    if (t->offset > b->size || bytes > b->size - t->offset)
         return vk_error(SSMRT_ERR_INVALID_ARGUMENT,
                         "vulkan: tensor reaches byte %llu + %llu of a %llu-byte buffer",
-                        (unsigned long long)t->offset, (unsigned long long)extent * es,
+                        (unsigned long long)t->offset, (unsigned long long)bytes,
                         (unsigned long long)b->size);
     out->buf = b;
     out->offset = t->offset;
     out->bytes = bytes;
-    out->esize = es;
+    out->esize = dtype_size(t->dtype);
     out->write = write;
     return 0;
 }

@@ -26,6 +26,7 @@
 #include <vulkan/vulkan.h>
 
 #include "ssmrt_backend.h"
+#include "ssmrt_backend_contract.h"
 
 /* ===================================================================== */
 /* Loader: function tables (filled by vk_loader.c)                        */

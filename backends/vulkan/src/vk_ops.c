@@ -13,13 +13,11 @@
 
 typedef int (*vk_op_fn)(vk_device *d, const ssmrt_op *op);
 
-enum {
-    M_F32 = 1u << SSMRT_F32,
-    M_F16 = 1u << SSMRT_F16,
-    M_BF16 = 1u << SSMRT_BF16,
-    M_I32 = 1u << SSMRT_I32,
-    M_FLOAT = M_F32 | M_F16 | M_BF16,
-    M_ANY = M_FLOAT | M_I32
+enum { /* short names for the table below */
+    M_F32 = SSMRT_MASK_F32,
+    M_I32 = SSMRT_MASK_I32,
+    M_FLOAT = SSMRT_MASK_FLOAT,
+    M_ANY = SSMRT_MASK_ANY
 };
 
 typedef struct vk_op_row {
@@ -101,24 +99,11 @@ uint32_t vk_kernel16(const vk_device *d, uint32_t kernel_plain, uint32_t kernel_
     return d->caps.storage16 ? kernel_s16 : kernel_plain;
 }
 
-static int slot_matches(const ssmrt_tensor_desc *t, uint8_t mask, int required) {
-    if (!vk_desc_present(t)) return !required;
-    return t->dtype < SSMRT_DTYPE_COUNT && (mask & (1u << t->dtype));
-}
-
 static const vk_op_row *lookup(const ssmrt_op *op) {
-    if (!op || op->struct_size < sizeof(ssmrt_op) || op->kind >= SSMRT_OP_KIND_COUNT ||
-        op->n_src > SSMRT_OP_MAX_SRC || op->n_dst > SSMRT_OP_MAX_DST)
-        return NULL;
     for (size_t r = 0; r < sizeof k_table / sizeof k_table[0]; r++) {
         const vk_op_row *row = &k_table[r];
-        if (row->kind != op->kind || op->n_src < row->min_src || op->n_dst < row->min_dst) continue;
-        int ok = 1;
-        for (uint32_t i = 0; i < op->n_src && ok; i++)
-            ok = slot_matches(&op->src[i], row->src[i], i < row->min_src);
-        for (uint32_t i = 0; i < op->n_dst && ok; i++)
-            ok = slot_matches(&op->dst[i], row->dst[i], i < row->min_dst);
-        if (ok) return row;
+        if (ssmrt_op_matches(op, row->kind, row->min_src, row->min_dst, row->src, row->dst))
+            return row;
     }
     return NULL;
 }
