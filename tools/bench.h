@@ -86,8 +86,13 @@ typedef struct bench_timing {
 /* The timing plan from the options: defaults, or tiny with --quick. */
 void bench_timing_from_common(const bench_common *c, bench_timing *t);
 
+/* median/min/max are of the device clock when every timed run reported one
+ * (device_clock = 1), else of the wall clock; wall_ms is always the wall-clock
+ * median, launch and submission latency included. */
 typedef struct bench_stats {
     double median_ms, min_ms, max_ms;
+    double wall_ms;
+    int device_clock;
     int reps;
 } bench_stats;
 
@@ -96,6 +101,12 @@ typedef ssmrt_status (*bench_run_fn)(void *arg);
  * be NULL) runs before every run of fn, untimed (e.g. resetting a session). */
 ssmrt_status bench_time(const bench_timing *t, bench_run_fn setup, bench_run_fn fn, void *arg,
                         bench_stats *out);
+
+/* fn runs once and reports the device time of that run in *device_ms (NAN or an
+ * error when it has none); the statistics then use the device clock. */
+typedef ssmrt_status (*bench_device_run_fn)(void *arg, double *device_ms);
+ssmrt_status bench_time_device(const bench_timing *t, bench_device_run_fn fn, void *arg,
+                               bench_stats *out);
 
 double bench_median(double *v, int n); /* sorts v */
 /* Least-squares slope of log(y) against log(x): the exponent k of y ~ x^k. NAN if

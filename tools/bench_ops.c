@@ -229,8 +229,8 @@ static void ops_json_shape(bench_json *j, const bench_shape *s)
 
 static void ops_print_header(void)
 {
-    printf("%-15s %-20s %-34s %-5s %10s %9s %6s %9s %6s %5s\n", "op", "variant", "shape",
-           "dtype", "ms", "GB/s", "%copy", "GFLOP/s", "%peak", "reps");
+    printf("%-15s %-20s %-34s %-5s %10s %9s %6s %9s %6s %5s %9s\n", "op", "variant", "shape",
+           "dtype", "ms", "GB/s", "%copy", "GFLOP/s", "%peak", "reps", "wall ms");
 }
 
 /* Measures one case; returns 0 on success, 1 on a failure other than "unsupported". */
@@ -287,7 +287,7 @@ static int ops_run_case(const bench_target *t, const bench_timing *tm, bench_pro
         printf(" %5.0f%%", 100 * peak_frac);
     else
         printf(" %6s", "");
-    printf(" %5d\n", st.reps);
+    printf(" %5d %9.3f\n", st.reps, st.wall_ms);
     fflush(stdout);
     if (j) {
         bench_json_begin(j);
@@ -300,6 +300,8 @@ static int ops_run_case(const bench_target *t, const bench_timing *tm, bench_pro
         bench_json_num(j, "min_ms", st.min_ms);
         bench_json_num(j, "max_ms", st.max_ms);
         bench_json_int(j, "reps", st.reps);
+        bench_json_str(j, "clock", st.device_clock ? "device" : "wall");
+        bench_json_num(j, "wall_ms", st.wall_ms);
         bench_json_num(j, "bytes", bg.bytes);
         bench_json_num(j, "gbps", gbps);
         bench_json_num(j, "gflops", gflops);

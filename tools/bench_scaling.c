@@ -112,6 +112,8 @@ static int scaling_point(const bench_target *t, const bench_timing *tm, bench_pr
         bench_json_num(j, "min_ms", st.min_ms);
         bench_json_num(j, "max_ms", st.max_ms);
         bench_json_int(j, "reps", st.reps);
+        bench_json_str(j, "clock", st.device_clock ? "device" : "wall");
+        bench_json_num(j, "wall_ms", st.wall_ms);
         bench_json_num(j, "bytes", bg.bytes);
         bench_json_num(j, "gbps", bg.bytes / sec * 1e-9);
         bench_json_num(j, "gflops", bg.flops / sec * 1e-9);

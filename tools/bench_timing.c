@@ -1,4 +1,4 @@
-/* Wall-clock timing with warm-up and repetitions, medians, and log-log fits.
+/* Timing with warm-up and repetitions, medians, and log-log fits.
  *
  * Why the median: a shared machine (other processes, frequency changes, a GPU
  * driver's first-submit costs) gives a few slow outliers; the median ignores them
@@ -47,21 +47,46 @@ double bench_median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-ssmrt_status bench_time(const bench_timing *t, bench_run_fn setup, bench_run_fn fn, void *arg,
-                        bench_stats *out)
+/* One timed run: the wall clock around fn, and the device clock when fn has one. */
+typedef struct timing_call {
+    bench_run_fn plain;
+    bench_device_run_fn device;
+    void *arg;
+} timing_call;
+
+static ssmrt_status timing_once(const timing_call *c, double *wall_ms, double *device_ms)
 {
-    out->median_ms = out->min_ms = out->max_ms = NAN;
+    *device_ms = NAN;
+    double t0 = bench_now_seconds();
+    ssmrt_status st = c->device ? c->device(c->arg, device_ms) : c->plain(c->arg);
+    *wall_ms = (bench_now_seconds() - t0) * 1e3;
+    return st;
+}
+
+static void timing_summary(double *ms, int n, double *median, double *lo, double *hi)
+{
+    *lo = *hi = ms[0];
+    for (int i = 1; i < n; i++) {
+        *lo = ms[i] < *lo ? ms[i] : *lo;
+        *hi = ms[i] > *hi ? ms[i] : *hi;
+    }
+    *median = bench_median(ms, n);
+}
+
+static ssmrt_status timing_run(const bench_timing *t, bench_run_fn setup, const timing_call *c,
+                               bench_stats *out)
+{
+    out->median_ms = out->min_ms = out->max_ms = out->wall_ms = NAN;
+    out->device_clock = 0;
     out->reps = 0;
-    double first = 0.0;
+    double first = 0.0, dev = NAN;
     for (int i = 0; i < t->warmup; i++) {
-        ssmrt_status st = setup ? setup(arg) : SSMRT_OK;
+        ssmrt_status st = setup ? setup(c->arg) : SSMRT_OK;
+        if (!st)
+            st = timing_once(c, &first, &dev);
         if (st)
             return st;
-        double t0 = bench_now_seconds();
-        st = fn(arg);
-        if (st)
-            return st;
-        first = bench_now_seconds() - t0;
+        first *= 1e-3;
     }
     int cap = t->max_reps > 0 ? t->max_reps : 1;
     /* A case slower than max_seconds per run gets fewer timed runs (a fixed count, so
@@ -70,37 +95,51 @@ ssmrt_status bench_time(const bench_timing *t, bench_run_fn setup, bench_run_fn 
         int fit = (int)(t->max_seconds / first);
         cap = fit < 1 ? 1 : fit;
     }
-    double *ms = malloc((size_t)cap * sizeof *ms);
-    if (!ms)
+    double *wall = malloc((size_t)cap * 2 * sizeof *wall);
+    if (!wall)
         return SSMRT_ERR_OUT_OF_MEMORY;
+    double *device = wall + cap;
     double timed = 0.0;
-    int n = 0;
+    int n = 0, device_ok = c->device != NULL;
     while (n < cap) {
-        ssmrt_status st = setup ? setup(arg) : SSMRT_OK;
-        double t0 = bench_now_seconds();
+        ssmrt_status st = setup ? setup(c->arg) : SSMRT_OK;
         if (!st)
-            st = fn(arg);
-        double dt = bench_now_seconds() - t0;
+            st = timing_once(c, &wall[n], &device[n]);
         if (st) {
-            free(ms);
+            free(wall);
             return st;
         }
-        ms[n++] = dt * 1e3;
-        timed += dt;
+        device_ok = device_ok && isfinite(device[n]) && device[n] >= 0.0;
+        timed += wall[n++] * 1e-3;
         if (n >= t->min_reps && timed >= t->min_seconds)
             break;
     }
-    double lo = ms[0], hi = ms[0];
-    for (int i = 1; i < n; i++) {
-        lo = ms[i] < lo ? ms[i] : lo;
-        hi = ms[i] > hi ? ms[i] : hi;
-    }
-    out->median_ms = bench_median(ms, n);
+    double lo, hi, med;
+    timing_summary(wall, n, &med, &lo, &hi);
+    out->wall_ms = med;
+    if (device_ok)
+        timing_summary(device, n, &med, &lo, &hi);
+    out->median_ms = med;
     out->min_ms = lo;
     out->max_ms = hi;
+    out->device_clock = device_ok;
     out->reps = n;
-    free(ms);
+    free(wall);
     return SSMRT_OK;
+}
+
+ssmrt_status bench_time(const bench_timing *t, bench_run_fn setup, bench_run_fn fn, void *arg,
+                        bench_stats *out)
+{
+    timing_call c = {.plain = fn, .arg = arg};
+    return timing_run(t, setup, &c, out);
+}
+
+ssmrt_status bench_time_device(const bench_timing *t, bench_device_run_fn fn, void *arg,
+                               bench_stats *out)
+{
+    timing_call c = {.device = fn, .arg = arg};
+    return timing_run(t, NULL, &c, out);
 }
 
 double bench_loglog_slope(const double *x, const double *y, int n)

@@ -18,8 +18,11 @@ static void bench_usage(FILE *f)
             "           time and memory, with a log-log SVG plot\n"
             "\n"
             "The backend comes from SSMRT_BACKEND / SSMRT_DEVICE (or --backend/--device);\n"
-            "--all runs every backend that loads. Times are the median wall-clock time of\n"
-            "ssmrt_graph_compute over repeated runs after warm-up runs.\n"
+            "--all runs every backend that loads. ops and scaling report the median device\n"
+            "time of ssmrt_graph_compute_timed (the backend's own clock: CUDA events, Vulkan\n"
+            "timestamps, OpenCL profiling) over repeated runs after warm-up runs, and the\n"
+            "wall-clock median beside it; model reports wall-clock tokens/s, as an\n"
+            "application sees them.\n"
             "`ssmrt bench <sub> --help` lists the options of each.\n");
 }
 

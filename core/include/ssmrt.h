@@ -214,6 +214,15 @@ SSMRT_API ssmrt_status ssmrt_graph_status(const ssmrt_graph *graph);
 /* Run the recorded ops; may be called repeatedly (e.g. after re-uploading
  * persistent inputs). */
 SSMRT_API ssmrt_status ssmrt_graph_compute(ssmrt_graph *graph);
+/* Like ssmrt_graph_compute, and reports in *out_device_ms the time the device
+ * spent between the start of the first op and the end of the last, measured with
+ * the backend's own clock (CUDA events, Vulkan timestamp queries, OpenCL
+ * profiling events; the CPU's monotonic clock) rather than the host's: it leaves
+ * out launch and submission latency, which at the 100 us scale of a GPU kernel is
+ * a large share of a wall-clock measurement. SSMRT_ERR_UNSUPPORTED (and no
+ * compute) when the backend has no timer. For benchmarks; costs one or two extra
+ * device commands. */
+SSMRT_API ssmrt_status ssmrt_graph_compute_timed(ssmrt_graph *graph, double *out_device_ms);
 /* Number of ops recorded and bytes of the planned intermediate arena (after the
  * first compute), and the bytes the intermediates would need without reuse. */
 SSMRT_API void ssmrt_graph_stats(const ssmrt_graph *graph, uint32_t *n_ops,

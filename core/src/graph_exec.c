@@ -157,13 +157,21 @@ static void ssmrt__bind(ssmrt_graph *g, ssmrt_tensor_desc *d, const ssmrt_tensor
     }
 }
 
-ssmrt_status ssmrt_graph_compute(ssmrt_graph *g)
+/* Enqueues every op in one batch and waits. With timed, device timer marks go
+ * outside the batch (slot 0 before begin_batch, slot 1 after end_batch): inside
+ * it a mark would split the batch, and the CUDA plugin could no longer replay a
+ * repeated batch as one graph, so the time measured would not be the time run. */
+static ssmrt_status ssmrt__graph_run(ssmrt_graph *g, int timed, double *out_ms)
 {
     if (!g)
         return ssmrt__fail(SSMRT_ERR_INVALID_ARGUMENT, "ssmrt_graph_compute: graph is NULL");
     if (g->status)
         return ssmrt__fail(g->status, "%s", g->message);
     ssmrt_context *ctx = g->ctx;
+    const ssmrt_backend_vtable *vt = ctx->vt;
+    if (timed && (!vt->timer_mark || !vt->timer_read))
+        return ssmrt__fail(SSMRT_ERR_UNSUPPORTED, "ssmrt_graph_compute_timed: backend %s has no device timer",
+                           ctx->info.backend);
     g->computed = 0;
     if (!g->planned) {
         ssmrt_status st = ssmrt__graph_plan(g);
@@ -180,7 +188,8 @@ ssmrt_status ssmrt_graph_compute(ssmrt_graph *g)
                                       (unsigned long long)g->arena_need);
         g->arena_bytes = g->arena_need;
     }
-    const ssmrt_backend_vtable *vt = ctx->vt;
+    if (timed && vt->timer_mark(ctx->device, 0) != 0)
+        return ssmrt__fail_prefix(SSMRT_ERR_BACKEND, "%s: timer", ctx->info.backend);
     int batched = vt->begin_batch && vt->end_batch;
     if (batched && vt->begin_batch(ctx->device) != 0)
         return ssmrt__fail_prefix(SSMRT_ERR_BACKEND, "%s: begin_batch", ctx->info.backend);
@@ -206,8 +215,31 @@ ssmrt_status ssmrt_graph_compute(ssmrt_graph *g)
     }
     if (batched && vt->end_batch(ctx->device) != 0)
         return ssmrt__fail_prefix(SSMRT_ERR_BACKEND, "%s: end_batch", ctx->info.backend);
+    if (timed && vt->timer_mark(ctx->device, 1) != 0) {
+        vt->synchronize(ctx->device);
+        return ssmrt__fail_prefix(SSMRT_ERR_BACKEND, "%s: timer", ctx->info.backend);
+    }
     if (vt->synchronize(ctx->device) != 0)
         return ssmrt__fail_prefix(SSMRT_ERR_BACKEND, "%s: synchronize", ctx->info.backend);
     g->computed = 1;
+    if (timed) {
+        double ns = 0.0;
+        if (vt->timer_read(ctx->device, 0, 1, &ns) != 0)
+            return ssmrt__fail_prefix(SSMRT_ERR_BACKEND, "%s: timer", ctx->info.backend);
+        *out_ms = ns * 1e-6;
+    }
     return SSMRT_OK;
+}
+
+ssmrt_status ssmrt_graph_compute(ssmrt_graph *g)
+{
+    return ssmrt__graph_run(g, 0, NULL);
+}
+
+ssmrt_status ssmrt_graph_compute_timed(ssmrt_graph *g, double *out_device_ms)
+{
+    if (!out_device_ms)
+        return ssmrt__fail(SSMRT_ERR_INVALID_ARGUMENT, "ssmrt_graph_compute_timed: out_device_ms is NULL");
+    *out_device_ms = 0.0;
+    return ssmrt__graph_run(g, 1, out_device_ms);
 }

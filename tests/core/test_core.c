@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ssmrt.h"
 #include "ssmrt_testing.h"
@@ -257,6 +258,47 @@ static void test_graph_recompute_carries_state(void)
     ssmrt_context_destroy(ctx);
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
+}
+
+/* compute_timed computes exactly what compute does, and the device time it reports
+ * lies inside the call (0 <= device <= the host time around the call). */
+static void test_compute_timed(void)
+{
+    ssmrt_context *ctx = open_cpu();
+    enum { N = 1 << 16 };
+    float *x = malloc(N * sizeof *x), *y1 = malloc(N * sizeof *y1), *y2 = malloc(N * sizeof *y2);
+    CHECK(x && y1 && y2);
+    for (int i = 0; i < N; i++)
+        x[i] = sinf(0.01f * (float)i);
+    ssmrt_tensor *tx = tensor_from(ctx, 1, (int64_t[]){N}, x);
+    ssmrt_graph *g;
+    REQUIRE_OK(ssmrt_graph_create(ctx, &g));
+    ssmrt_tensor *y = ssmrt_graph_output(g, ssmrt_graph_silu(g, ssmrt_graph_exp(g, tx)));
+    REQUIRE_OK(ssmrt_graph_compute(g));
+    REQUIRE_OK(ssmrt_graph_read_f32(g, y, y1, N));
+    memset(y2, 0, N * sizeof *y2);
+    double device_ms = -1.0, t0 = now_ms();
+    REQUIRE_OK(ssmrt_graph_compute_timed(g, &device_ms));
+    double wall_ms = now_ms() - t0;
+    REQUIRE_OK(ssmrt_graph_read_f32(g, y, y2, N));
+    CHECK(memcmp(y1, y2, N * sizeof *y1) == 0);
+    CHECK(isfinite(device_ms) && device_ms >= 0.0 && device_ms <= wall_ms);
+    CHECK(ssmrt_graph_compute_timed(g, NULL) == SSMRT_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(ssmrt_last_error(), "out_device_ms") != NULL);
+    CHECK(ssmrt_graph_compute_timed(NULL, &device_ms) == SSMRT_ERR_INVALID_ARGUMENT);
+    ssmrt_graph_destroy(g);
+    ssmrt_tensor_destroy(tx);
+    ssmrt_context_destroy(ctx);
+    free(x);
+    free(y1);
+    free(y2);
+}
+
 /* Failing each host allocation of a graph build + compute in turn gives a clean
  * SSMRT_ERR_OUT_OF_MEMORY and frees everything taken so far. */
 static void test_alloc_failure_walk(void)
@@ -345,6 +387,7 @@ static const test_case tests[] = {
     {"planner_reuse", test_planner_reuse},
     {"read_unmarked", test_read_unmarked},
     {"graph_recompute_carries_state", test_graph_recompute_carries_state},
+    {"compute_timed", test_compute_timed},
     {"alloc_failure_walk", test_alloc_failure_walk},
     {"no_leak", test_no_leak},
     {"device_out_of_range", test_device_out_of_range},
