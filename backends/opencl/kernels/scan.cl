@@ -1,4 +1,6 @@
-/* scan.cl: the selective scan (Mamba-1 and Mamba-2), chunked over time.
+/* scan.cl: the selective scan (Mamba-1 and Mamba-2), chunked over time. Used for
+ * decode and short L (pass 3 alone), and for prefill where scan_runs.cl does not
+ * apply (N > 128, or a device without room for its work-groups).
  *
  * Shapes (ssmrt.h): u, z, y [B, L, H, P]; delta [B, L, H]; A [H, N] or, with
  * A_SCALAR, [H]; Bm, Cm [B, L, G, N]; Dskip, delta_bias [H]; state [B, H, P, N].
@@ -10,7 +12,8 @@
  * h_t = a_t h_{t-1} + b_t is affine, so chunks compose:
  *   (a1, b1) then (a2, b2) = (a1 a2, a2 b1 + b2).
  * Pass 1 (scan_chunk_state) runs each chunk but the last from h = 0, giving b of
- * the chunk, and the chunk's sum of dt, from which pass 2 gets a = exp(A sum dt)
+ * the chunk, and the chunk's sum of dt (carry and dtsum share the host's scratch
+ * buffer, dtsum from float dt_at), from which pass 2 gets a = exp(A sum dt)
  * (the product of the per-step exp(dt A)). Pass 2 (scan_carry) walks the chunks
  * per (b, c, n) and stores each chunk's true start state. Pass 3 (scan_output)
  * reruns every chunk from its start state and produces y; the last chunk writes
@@ -119,8 +122,9 @@ __kernel void scan_chunk_state(__global const float *u, long u_off, __global con
                                long d_off, __global const float *A, long a_off,
                                __global const float *Bm, long b_off,
                                __global const float *dbias, long db_off,
-                               __global float *carry, __global float *dtsum, SCAN_DIM_ARGS)
+                               __global float *carry, long dt_at, SCAN_DIM_ARGS)
 {
+    __global float *dtsum = carry + dt_at;
     int lid = get_local_id(0);
     int slice = lid / CHW, chl = lid % CHW;
     int HP = H * P;
@@ -171,9 +175,10 @@ __kernel void scan_chunk_state(__global const float *u, long u_off, __global con
  * The loads of a batch of chunks go out before the dependent arithmetic, so the
  * walk costs a few memory latencies, not one per chunk. */
 __kernel void scan_carry(__global const float *A, long a_off, __global const float *st,
-                         long st_off, __global float *carry, __global const float *dtsum,
-                         long B, int HP, int P, int N, int nchunks)
+                         long st_off, __global float *carry, long dt_at, long B, int HP, int P,
+                         int N, int nchunks)
 {
+    __global const float *dtsum = carry + dt_at;
     long i = get_global_id(0);
     if (i >= B * HP * N)
         return;

@@ -79,6 +79,11 @@ static int device_facts(ssmrt_ocl_device *dev)
                               dev->name);
     dev->max_wg = 1;
     clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof dev->max_wg, &dev->max_wg, NULL);
+    dev->compute_units = 1;
+    clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof dev->compute_units,
+                    &dev->compute_units, NULL);
+    if (dev->compute_units == 0)
+        dev->compute_units = 1;
     dev->local_mem = 0;
     clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof dev->local_mem, &dev->local_mem, NULL);
     dev->max_alloc = 0;

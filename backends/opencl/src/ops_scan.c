@@ -1,13 +1,19 @@
-/* SSMRT_OP_SELECTIVE_SCAN (kernels/scan.cl): picks the states-per-work-item variant
- * and the chunking, then runs pass 1-2-3 or, for a single chunk, pass 3 alone. */
+/* SSMRT_OP_SELECTIVE_SCAN. Prefill (L > SCAN_SHORT_L) with N <= 128 is one launch
+ * of kernels/scan_runs.cl (ops_scan_runs.c). Otherwise kernels/scan.cl: decode
+ * and short L are its pass 3 alone (one chunk, no barrier, no scratch); longer L
+ * with larger N, or on a device the runs kernel does not fit, chunks time and runs
+ * pass 1-2-3 through the device scratch.
+ *
+ * Nothing here costs more than argument setting per call: no buffer or
+ * sub-buffer is created (the chunk carries live at fixed offsets of the scratch,
+ * which grows once), the device facts come from device open, and nothing waits. */
 #include <stdio.h>
 
-#include "ocl.h"
+#include "ops_scan.h"
 
-typedef struct scan_shape {
-    int64_t B, L, H, P, G, N;
-    int a_scalar;
-} scan_shape;
+/* Up to this many steps, one work-item per (channel, state slice) walking all the
+ * steps beats staging blocks of steps through local memory. */
+#define SCAN_SHORT_L 16
 
 static int scan_shapes(const ssmrt_op *op, scan_shape *s)
 {
@@ -80,8 +86,7 @@ static int scan_make_plan(ssmrt_ocl_device *dev, const ssmrt_op *op, scan_plan *
 
     /* Enough chunks to fill the device (about 1024 work-items per compute unit), but
      * at least 16 steps each: shorter chunks let pass 2 and the scratch dominate. */
-    cl_uint cus = 1;
-    clGetDeviceInfo(dev->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
+    int64_t cus = dev->compute_units;
     int64_t items = p->s.B * HP * p->nsl;
     int64_t want = ((int64_t)cus * 1024 + items - 1) / items;
     /* At most 4096 chunks: pass 2 walks them in sequence, and some drivers cap the
@@ -111,47 +116,28 @@ static void scan_dim_args(ssmrt_ocl_args *a, const scan_plan *p, int softplus)
     ssmrt_ocl_arg_i32(a, softplus);
 }
 
-/* Views of the scratch: carry floats [B][nchunks][HP][N], then dtsum [B][nchunks][HP]
- * at an offset the device takes as a sub-buffer origin. */
-static int scan_scratch(ssmrt_ocl_device *dev, const scan_plan *p, cl_mem sub[2])
+/* The scratch holds the carries, floats [B][nchunks][HP][N], then the chunks' sums
+ * of dt [B][nchunks][HP] from float *dt_at. The kernels take the one buffer and
+ * the offset: a sub-buffer per call would be a driver object created and
+ * destroyed for every scan. */
+static int scan_scratch(ssmrt_ocl_device *dev, const scan_plan *p, int64_t *dt_at)
 {
     int64_t HP = p->s.H * p->s.P;
-    size_t carry_bytes = (size_t)(p->s.B * p->nchunks * HP * p->s.N) * sizeof(float);
-    size_t dtsum_bytes = (size_t)(p->s.B * p->nchunks * HP) * sizeof(float);
-    cl_uint align_bits = 1024;
-    clGetDeviceInfo(dev->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits,
-                    NULL);
-    size_t align = align_bits / 8 ? align_bits / 8 : 128;
-    size_t dt_at = (carry_bytes + align - 1) / align * align;
-    int st = ssmrt_ocl_scratch(dev, dt_at + dtsum_bytes);
-    if (st != SSMRT_OK)
-        return st;
-    cl_buffer_region r0 = {0, carry_bytes}, r1 = {dt_at, dtsum_bytes};
-    cl_int err;
-    sub[0] = clCreateSubBuffer(dev->scratch, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &r0,
-                               &err);
-    if (err == CL_SUCCESS)
-        sub[1] = clCreateSubBuffer(dev->scratch, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
-                                   &r1, &err);
-    if (err != CL_SUCCESS) {
-        if (sub[0])
-            clReleaseMemObject(sub[0]);
-        sub[0] = NULL;
-        return ssmrt_ocl_fail_cl(err, "selective_scan: scratch views");
-    }
-    return SSMRT_OK;
+    int64_t carry_floats = p->s.B * p->nchunks * HP * p->s.N;
+    *dt_at = (carry_floats + 31) / 32 * 32; /* 128-byte aligned */
+    return ssmrt_ocl_scratch(dev, (size_t)(*dt_at + p->s.B * p->nchunks * HP) * sizeof(float));
 }
 
 static const ssmrt_tensor_desc scan_absent;
 
-static const ssmrt_tensor_desc *scan_src(const ssmrt_op *op, uint32_t i)
+const ssmrt_tensor_desc *ssmrt_ocl_scan_src(const ssmrt_op *op, uint32_t i)
 {
     return op->n_src > i ? &op->src[i] : &scan_absent;
 }
 
 /* Passes 1 and 2: each chunk's start state into carry. */
 static int scan_carries(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_plan *p,
-                        cl_mem carry, cl_mem dtsum, const size_t *global3, const size_t *local3)
+                        int64_t dt_at, const size_t *global3, const size_t *local3)
 {
     ssmrt_ocl_kernel *k1 = ssmrt_ocl_kernel_get(dev, "scan", p->defs, "scan_chunk_state");
     ssmrt_ocl_kernel *k2 = ssmrt_ocl_kernel_get(dev, "scan", p->defs, "scan_carry");
@@ -159,13 +145,13 @@ static int scan_carries(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_pl
         return SSMRT_ERR_BACKEND;
     ssmrt_ocl_args a;
     ssmrt_ocl_args_begin(&a, k1);
-    ssmrt_ocl_arg_tensor(&a, scan_src(op, SSMRT_SCAN_U));
-    ssmrt_ocl_arg_tensor(&a, scan_src(op, SSMRT_SCAN_DELTA));
-    ssmrt_ocl_arg_tensor(&a, scan_src(op, SSMRT_SCAN_A));
-    ssmrt_ocl_arg_tensor(&a, scan_src(op, SSMRT_SCAN_B));
-    ssmrt_ocl_arg_tensor(&a, scan_src(op, SSMRT_SCAN_DELTA_BIAS));
-    ssmrt_ocl_arg_mem(&a, carry);
-    ssmrt_ocl_arg_mem(&a, dtsum);
+    ssmrt_ocl_arg_tensor(&a, ssmrt_ocl_scan_src(op, SSMRT_SCAN_U));
+    ssmrt_ocl_arg_tensor(&a, ssmrt_ocl_scan_src(op, SSMRT_SCAN_DELTA));
+    ssmrt_ocl_arg_tensor(&a, ssmrt_ocl_scan_src(op, SSMRT_SCAN_A));
+    ssmrt_ocl_arg_tensor(&a, ssmrt_ocl_scan_src(op, SSMRT_SCAN_B));
+    ssmrt_ocl_arg_tensor(&a, ssmrt_ocl_scan_src(op, SSMRT_SCAN_DELTA_BIAS));
+    ssmrt_ocl_arg_mem(&a, dev->scratch);
+    ssmrt_ocl_arg_i64(&a, dt_at);
     scan_dim_args(&a, p, op->params.scan.delta_softplus);
     size_t g1[3] = {global3[0], global3[1], (size_t)(p->nchunks - 1)}; /* not the last */
     int st = ssmrt_ocl_launch(dev, &a, 3, g1, local3, NULL);
@@ -174,10 +160,10 @@ static int scan_carries(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_pl
 
     int64_t HP = p->s.H * p->s.P;
     ssmrt_ocl_args_begin(&a, k2);
-    ssmrt_ocl_arg_tensor(&a, scan_src(op, SSMRT_SCAN_A));
-    ssmrt_ocl_arg_tensor(&a, scan_src(op, SSMRT_SCAN_STATE));
-    ssmrt_ocl_arg_mem(&a, carry);
-    ssmrt_ocl_arg_mem(&a, dtsum);
+    ssmrt_ocl_arg_tensor(&a, ssmrt_ocl_scan_src(op, SSMRT_SCAN_A));
+    ssmrt_ocl_arg_tensor(&a, ssmrt_ocl_scan_src(op, SSMRT_SCAN_STATE));
+    ssmrt_ocl_arg_mem(&a, dev->scratch);
+    ssmrt_ocl_arg_i64(&a, dt_at);
     ssmrt_ocl_arg_i64(&a, p->s.B);
     ssmrt_ocl_arg_i32(&a, (int32_t)HP);
     ssmrt_ocl_arg_i32(&a, (int32_t)p->s.P);
@@ -201,6 +187,12 @@ int ssmrt_ocl_op_selective_scan(ssmrt_ocl_device *dev, const ssmrt_op *op)
         return so->buffer ? ssmrt_ocl_fail(SSMRT_ERR_SHAPE,
                                            "selective_scan: L = 0 with a state output")
                           : SSMRT_OK;
+    if (p.s.L > SCAN_SHORT_L) {
+        int done = 0;
+        st = ssmrt_ocl_scan_runs(dev, op, &p.s, &done);
+        if (st != SSMRT_OK || done)
+            return st;
+    }
     ssmrt_ocl_kernel *kout;
     st = scan_make_plan(dev, op, &p, &kout);
     if (st != SSMRT_OK)
@@ -209,28 +201,23 @@ int ssmrt_ocl_op_selective_scan(ssmrt_ocl_device *dev, const ssmrt_op *op)
     size_t global3[3] = {(size_t)((HP + p.chw - 1) / p.chw) * p.local, (size_t)p.s.B,
                          (size_t)p.nchunks};
     size_t local3[3] = {p.local, 1, 1};
-    cl_mem sub[2] = {NULL, NULL};
+    int64_t dt_at = 0;
     if (p.nchunks > 1) {
-        st = scan_scratch(dev, &p, sub);
+        st = scan_scratch(dev, &p, &dt_at);
         if (st == SSMRT_OK)
-            st = scan_carries(dev, op, &p, sub[0], sub[1], global3, local3);
+            st = scan_carries(dev, op, &p, dt_at, global3, local3);
     }
     if (st == SSMRT_OK) {
         ssmrt_ocl_args a;
         ssmrt_ocl_args_begin(&a, kout);
         ssmrt_ocl_arg_tensor(&a, &op->dst[0]);
         for (uint32_t i = SSMRT_SCAN_U; i <= SSMRT_SCAN_STATE; i++)
-            ssmrt_ocl_arg_tensor(&a, scan_src(op, i)); /* u .. state, in index order */
+            ssmrt_ocl_arg_tensor(&a, ssmrt_ocl_scan_src(op, i)); /* u .. state, in index order */
         ssmrt_ocl_arg_tensor(&a, so);
-        ssmrt_ocl_arg_mem(&a, sub[0]);
+        ssmrt_ocl_arg_mem(&a, p.nchunks > 1 ? dev->scratch : NULL);
         ssmrt_ocl_arg_local(&a, p.nsl > 1 ? 16 * p.local * sizeof(float) : sizeof(float));
         scan_dim_args(&a, &p, op->params.scan.delta_softplus);
         st = ssmrt_ocl_launch(dev, &a, 3, global3, local3, NULL);
     }
-    /* Sub-buffers are retained by the commands that use them. */
-    if (sub[0])
-        clReleaseMemObject(sub[0]);
-    if (sub[1])
-        clReleaseMemObject(sub[1]);
     return st;
 }

@@ -173,6 +173,13 @@ void test_scan(void)
         {1, 200, 4, 6, 2, 40, 1, 1, 1, 1, 1, 1},  /* Mamba-2: heads, groups, N > 16 */
         {2, 70, 6, 3, 3, 16, 1, 1, 0, 1, 1, 0},   /* Mamba-2, N = 16 */
         {1, 1000, 2, 1, 1, 16, 0, 1, 1, 1, 1, 1}, /* long */
+        /* Each state-size layout of scan_runs.cl, block-unaligned L, channel
+         * tiles cut by the group boundary, and N beyond it (the chunked path). */
+        {2, 45, 9, 1, 1, 2, 0, 1, 1, 1, 1, 1},    /* N = 2 */
+        {1, 77, 5, 1, 1, 17, 0, 1, 1, 0, 1, 0},   /* N = 17 */
+        {1, 150, 3, 4, 3, 64, 1, 1, 1, 1, 1, 1},  /* Mamba-2 N = 64, G = 3 */
+        {1, 90, 2, 3, 1, 128, 0, 1, 0, 1, 1, 1},  /* N = 128 */
+        {1, 100, 3, 1, 1, 200, 0, 1, 1, 1, 1, 1}, /* N = 200: three passes */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_case(&cases[i]);

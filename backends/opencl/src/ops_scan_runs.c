@@ -1,0 +1,79 @@
+/* Launch of kernels/scan_runs.cl: the layout per state size, the local-memory
+ * check, one NDRange (channel tiles x groups x batch). */
+#include <stdio.h>
+
+#include "ops_scan.h"
+
+/* Work-items per channel = nl * r (state slices x runs), ch channels per group of
+ * 256. Every layout's work-group is 256; runs of tr steps, blocks of r * tr. Up
+ * to N = 16 a channel gets 64 work-items (131K work-items at 2048 channels) and
+ * blocks of 64-128 steps; larger N shortens the block so B and C rows of the
+ * block fit in local memory. */
+typedef struct runs_layout {
+    int max_n, npt, nl, r, tr, ch;
+} runs_layout;
+
+static const runs_layout k_layouts[] = {
+    {1, 1, 1, 32, 4, 8},  {2, 1, 2, 16, 8, 8},  {4, 2, 2, 16, 8, 8},  {8, 2, 4, 16, 8, 4},
+    {16, 2, 8, 8, 8, 4},  {32, 4, 8, 4, 8, 8},  {64, 4, 16, 4, 4, 4}, {128, 4, 32, 4, 4, 2},
+};
+
+#define RUNS_WG 256
+
+/* Bytes of local memory the kernel declares (the same formulas as scan_runs.cl). */
+static size_t runs_local_bytes(const runs_layout *l, int a_scalar)
+{
+    size_t tc = (size_t)(l->r * l->tr), npad = (size_t)(l->nl * l->npt);
+    size_t tcp = tc + 8, bstr = npad + (size_t)l->npt, yst = (size_t)l->ch + 1;
+    size_t ysn = tc * yst + 1, pstr = a_scalar ? 1 : npad;
+    size_t floats = 2 * (size_t)l->ch * tcp + 2 * tc * bstr +
+                    (size_t)(l->ch * l->r) * (pstr + npad) + (size_t)l->nl * ysn;
+    return floats * sizeof(float);
+}
+
+int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_shape *s,
+                        int *done)
+{
+    *done = 0;
+    const runs_layout *l = NULL;
+    for (size_t i = 0; i < sizeof k_layouts / sizeof k_layouts[0] && !l; i++)
+        if (s->N <= k_layouts[i].max_n)
+            l = &k_layouts[i];
+    if (!l)
+        return SSMRT_OK;
+    /* A quarter of local memory stays with the compiler (a kernel asking for all
+     * of it fails to launch on NVIDIA). */
+    if (runs_local_bytes(l, s->a_scalar) > dev->local_mem / 4 * 3 || dev->max_wg < RUNS_WG)
+        return SSMRT_OK;
+    char defs[128];
+    snprintf(defs, sizeof defs, "-DNPT=%d -DNL=%d -DR=%d -DTR=%d -DCH=%d -DA_SCALAR=%d",
+             l->npt, l->nl, l->r, l->tr, l->ch, s->a_scalar);
+    ssmrt_ocl_kernel *k = ssmrt_ocl_kernel_get(dev, "scan_runs", defs, "scan_runs");
+    if (!k)
+        return SSMRT_ERR_BACKEND;
+    if (k->max_wg < RUNS_WG)
+        return SSMRT_OK; /* registers: the driver cannot run 256 of these together */
+
+    static const ssmrt_tensor_desc absent;
+    const ssmrt_tensor_desc *so = op->n_dst > 1 ? &op->dst[1] : &absent;
+    ssmrt_ocl_args a;
+    ssmrt_ocl_args_begin(&a, k);
+    ssmrt_ocl_arg_tensor(&a, &op->dst[0]);
+    for (uint32_t i = SSMRT_SCAN_U; i <= SSMRT_SCAN_STATE; i++)
+        ssmrt_ocl_arg_tensor(&a, ssmrt_ocl_scan_src(op, i)); /* u .. state, in index order */
+    ssmrt_ocl_arg_tensor(&a, so);
+    ssmrt_ocl_arg_i64(&a, s->L);
+    ssmrt_ocl_arg_i32(&a, (int32_t)s->H);
+    ssmrt_ocl_arg_i32(&a, (int32_t)s->P);
+    ssmrt_ocl_arg_i32(&a, (int32_t)s->G);
+    ssmrt_ocl_arg_i32(&a, (int32_t)s->N);
+    ssmrt_ocl_arg_i32(&a, op->params.scan.delta_softplus);
+    int64_t hpg = s->H * s->P / s->G;
+    size_t global[3] = {(size_t)((hpg + l->ch - 1) / l->ch) * RUNS_WG, (size_t)s->G,
+                        (size_t)s->B};
+    size_t local[3] = {RUNS_WG, 1, 1};
+    int st = ssmrt_ocl_launch(dev, &a, 3, global, local, NULL);
+    if (st == SSMRT_OK)
+        *done = 1;
+    return st;
+}
