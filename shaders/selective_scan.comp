@@ -2,51 +2,68 @@
 // SELECTIVE_SCAN (Mamba-1 and Mamba-2), see ssmrt.h for the recurrence:
 //   s[n] = exp(dt * a[n]) * s[n] + dt * B[t, n] * u[t];  y[t] = sum_n s[n] C[t, n] + D u[t]
 //
-// Work split. A channel is one (b, h, p). A workgroup holds CW channels; each
-// channel has QL x NC threads: QL state lanes, each owning 4 consecutive states
-// (a vec4: B and C rows are read as vec4, the y sum over those 4 states stays in the
-// thread), times NC time chunks of T steps. The workgroup marches over time in
-// blocks of NC*T steps:
-//   1. dt (bias, softplus) and dt*u of the block are computed once per step and
-//      channel into shared memory (not once per state), with u and z for the
-//      output step. The raw delta, u and z of the next block are loaded into
-//      registers right after, so their memory latency overlaps this block's work.
-//   2. Each thread scans its chunk from a zero state, keeping exp(dt*a) and
-//      dt*B*u of its T steps in registers, and publishes the chunk's aggregate
-//      (prod exp(dt*a), end state).
-//   3. The chunk's true initial state is the block carry combined with the
+// Work split. A channel is one (b, h, p). A workgroup is QL x CL x NC threads
+// (local x, y, z): QL state lanes, each owning 4 consecutive states (a vec4) of
+// NKS slices, times CL channels of one (batch, group) pair, times NC time chunks
+// of T steps. Consecutive invocations are the QL lanes of one channel, then the
+// next channel: with QL * CL = 32 a subgroup of 32 is one chunk of CL channels,
+// so every B and C row a subgroup reads at a step is the same few vec4 for all
+// its channels (a broadcast, B and C are per group, not per channel), and the
+// per-channel inputs u, delta, z, y of a step are CL consecutive floats.
+// The workgroup marches over time in blocks of TB = NC*T steps:
+//   1. The per-channel inputs of the block (dt after bias and softplus, u, z)
+//      and, with STAGE, the B and C rows of the block are stored into shared
+//      memory from registers, where they were loaded one block earlier; then
+//      the next block's loads are issued, so their latency hides behind this
+//      block's work. Barrier.
+//   2. Each thread scans its chunk from a zero state with the running decay
+//      product P_i = prod_{j<=i} exp(dt_j a): local state h_i, partial output
+//      yl_i = C_i . h_i, and keeps CP_i = C_i * P_i (one vec4 per step). It
+//      publishes the chunk's aggregate (P_T, h_T). Barrier.
+//   3. The chunk's true initial state s0 is the block carry combined with the
 //      aggregates of the chunks before it by (a1, b1) o (a2, b2) = (a1 a2, a2 b1 + b2);
-//      the thread replays its T steps from it (FMAs only: the exps are kept), adding
-//      C . s to its partial y of each step. The last chunk's end state is the next
-//      block's carry.
+//      then the true state is h_i + P_i s0, so y_i = yl_i + CP_i . s0: one FMA
+//      per state and step, no second exp, no replay. The last chunk publishes
+//      the next block's carry (double-buffered, so no third barrier).
 //   4. Partial y sums are reduced over the QL lanes, D*u and the silu(z) gate
-//      applied, and y written. Built with -DSUBGROUP (used where the device has
-//      subgroup shuffles, QL <= T and QL <= the subgroup size), the reduction is a
-//      reduce-scatter of subgroup shuffles: at each of log2(QL) stages a lane sends
-//      the half of its partial sums its partner keeps and adds the half it keeps,
-//      so it ends with the full sums of T/QL steps and writes those y itself; no
-//      shared memory, no barrier. Otherwise the sums go through shared memory.
-// So every exp is computed once, the state never leaves registers within a block,
-// and global traffic is one read of u, delta, z, B, C and one write of y.
+//      applied, and y written. Built with -DSUBGROUP (devices with subgroup
+//      shuffles and QL <= subgroup size), the reduction is a reduce-scatter of
+//      shuffles: each stage a lane sends the half of its sums its partner keeps
+//      (then, once one sum is left, adds its partner's), so no shared memory and
+//      no barrier. Otherwise the sums go through shared memory (one more barrier).
+// So every exp is computed once (once per step for a per-head A), the state
+// stays in registers, and global traffic is one read of u, delta, z, B, C per
+// workgroup and one write of y. Shared buffers written in block k are read only
+// in block k (and the block's barriers order them), so with two copies the
+// writes of block k+1 never meet the reads of block k.
 // States beyond N have a = 0 and B = C = 0: they stay 0 and add nothing, so the
-// hot loops carry no bounds checks on n; steps beyond L have dt = dt*u = 0 (an
-// identity step).
+// hot loops carry no bounds checks on n; steps beyond L have dt = 0 (an identity
+// step).
 //
-// Specialization constants: 3 QL (= local size x), 4 NC (= local size y), 5 CW
-// (= local size z), 6 NKS (state slices per lane: ceil(N / (4 QL))), 7 VEC (B and C
-// rows are vec4-aligned: N % 4 == 0 and their element offsets % 4 == 0).
+// Specialization constants: 3 QL (= local size x), 4 CL (= local size y), 5 NC
+// (= local size z), 6 NKS (state slices per lane: ceil(N / (4 QL))), 7 VEC (B and
+// C rows are vec4-aligned: N % 4 == 0 and their element offsets % 4 == 0), 8 T
+// (steps per chunk), 9 STAGE (B and C rows go through shared memory), 10 ZS (z
+// is present: its shared buffer exists).
 #include "common.glsl"
 #ifdef SUBGROUP
 #extension GL_KHR_shader_subgroup_shuffle : require
 #endif
 
 layout(constant_id = 3) const uint QL = 4;
-layout(constant_id = 4) const uint NC = 8;
-layout(constant_id = 5) const uint CW = 8;
+layout(constant_id = 4) const uint CL = 8;
+layout(constant_id = 5) const uint NC = 8;
 layout(constant_id = 6) const uint NKS = 1;
 layout(constant_id = 7) const uint VEC = 1;
-#define T 8u
-const uint TB = NC * T;
+layout(constant_id = 8) const uint T = 8;
+layout(constant_id = 9) const uint STAGE = 1;
+layout(constant_id = 10) const uint ZS = 0;
+const uint TB = NC * T;                      // steps per block
+const uint NQ = QL * NKS;                    // vec4 quads per (padded) state row
+const uint NT = QL * CL * NC;                // threads
+const uint TB4 = (TB + 3u) / 4u;             // vec4 groups of steps
+const uint SE = (TB * CL + NT - 1u) / NT;    // per-channel staged values per thread
+const uint SB = (TB * NQ + NT - 1u) / NT;    // staged B (and C) quads per thread
 
 layout(std430, binding = 0) readonly buffer U { float u[]; };
 layout(std430, binding = 1) readonly buffer Dl { float delta[]; };
@@ -71,189 +88,243 @@ layout(push_constant) uniform PC {
 const uint F_D = 1u, F_Z = 2u, F_BIAS = 4u, F_S0 = 8u, F_S1 = 16u, F_SOFTPLUS = 32u, F_AHEAD = 64u;
 const float LOG2E = 1.4426950408889634;
 
-shared vec4 dt_s[CW * TB / 4u];      // [w][step] dt, 4 steps per vec4
-shared vec4 du_s[CW * TB / 4u];      // [w][step] dt*u
-shared float u_s[CW * TB];           // [w][step] u, for D*u
-shared float z_s[CW * TB];           // [w][step] z, for the gate
-const uint SI = (TB + QL * NC - 1u) / (QL * NC); // staged steps per thread
-shared vec4 agg_a[CW * NC * QL];     // [w][chunk][lane] prod exp(dt*a)
-shared vec4 agg_b[CW * NC * QL];     // [w][chunk][lane] chunk end state from zero
+// [buffer][step / 4][channel] with 4 steps per vec4: a thread's T steps are T/4
+// vec4 loads, and the CL channels of a subgroup read CL consecutive vec4.
+shared vec4 dt_s[2u * TB4 * CL];
+shared vec4 u_s[2u * TB4 * CL];
+shared vec4 z_s[ZS != 0u ? 2u * TB4 * CL : 1u];
+// [buffer][step][quad]: the B and C rows of the block.
+shared vec4 b_s[STAGE != 0u ? 2u * TB * NQ : 1u];
+shared vec4 c_s[STAGE != 0u ? 2u * TB * NQ : 1u];
+shared vec4 agg_a[2u * NC * CL * NQ];        // [buffer][chunk][channel][quad] decay product
+shared vec4 agg_b[2u * NC * CL * NQ];        // [buffer][chunk][channel][quad] end state from 0
+shared vec4 carry[2u * CL * NQ];             // [buffer][channel][quad] state at block start
 #ifndef SUBGROUP
-shared float ys[CW * QL * TB];       // [w][lane][step] partial y
+shared float ys[NT * T];                     // [thread][step] partial y
 #endif
-shared vec4 carry[CW * NKS * QL];    // [w][slice*QL + lane] state at the block start
 
 // 4 consecutive values of a B or C row starting at element e (state n0); zero
 // past N or when the step is outside [0, L).
-vec4 load_row(uint binding, uint e, uint n0, bool ok) {
+vec4 load_row(bool is_b, uint e, uint n0, bool ok) {
     if (!ok) return vec4(0.0);
-    if (VEC != 0u && n0 + 3u < pc.N) return binding == 3u ? B4[e >> 2] : C4[e >> 2];
+    if (VEC != 0u && n0 + 3u < pc.N) return is_b ? B4[e >> 2] : C4[e >> 2];
     vec4 r = vec4(0.0);
     [[unroll]] for (uint s = 0u; s < 4u; s++)
-        if (n0 + s < pc.N) r[s] = binding == 3u ? Bv[e + s] : Cv[e + s];
+        if (n0 + s < pc.N) r[s] = is_b ? Bv[e + s] : Cv[e + s];
     return r;
 }
 
+// Raw per-channel inputs of staged element e of block start t0 (channel slot
+// e % CL, step e / CL), and B and C quads of staged element e (step e / NQ).
+struct Raw { float d, u, z; };
+
 void main() {
-    uint lane = gl_LocalInvocationID.x, c = gl_LocalInvocationID.y, w = gl_LocalInvocationID.z;
-    uint ctid = c * QL + lane;           // thread index within its channel
-    uint cthreads = QL * NC;
-    uint channels = pc.Bsz * pc.H * pc.P;
-    uint heads_per_group = pc.H / pc.G;
-    uint groups = (channels + CW - 1u) / CW;
+    uint lane = gl_LocalInvocationID.x, cl = gl_LocalInvocationID.y, c = gl_LocalInvocationID.z;
+    uint tid = lane + QL * (cl + CL * c);
+    uint hpg = pc.H / pc.G;                  // heads per group
+    uint chg = hpg * pc.P;                   // channels per (batch, group)
+    uint tiles = (chg + CL - 1u) / CL;
+    uint ngrp = pc.Bsz * pc.G * tiles;
+    uint HP = pc.H * pc.P;
     bool f_s0 = (pc.flags & F_S0) != 0u, f_bias = (pc.flags & F_BIAS) != 0u;
     bool f_sp = (pc.flags & F_SOFTPLUS) != 0u, f_ahead = (pc.flags & F_AHEAD) != 0u;
+    bool f_z = (pc.flags & F_Z) != 0u, f_d = (pc.flags & F_D) != 0u;
+    uint nblk = (pc.L + TB - 1u) / TB;
 
-    for (uint grp = gl_WorkGroupID.x; grp < groups; grp += gl_NumWorkGroups.x) {
-        uint ch = grp * CW + w;
-        bool live = ch < channels;
-        uint chc = live ? ch : 0u;     // keeps every index in range for idle threads
-        uint p = chc % pc.P, h = (chc / pc.P) % pc.H, b = chc / (pc.P * pc.H);
-        uint g = h / heads_per_group;
-        uint sbase = chc * pc.N;         // state [B, H, P, N]: ch = (b*H + h)*P + p
+    for (uint grp = gl_WorkGroupID.x; grp < ngrp; grp += gl_NumWorkGroups.x) {
+        uint tile = grp % tiles, bg = grp / tiles;
+        uint g = bg % pc.G, b = bg / pc.G;
+        uint hp0 = g * chg + tile * CL;      // h*P + p of channel slot 0
+        uint nlive = min(CL, chg - tile * CL);
+        bool live = cl < nlive;
+        uint hp = hp0 + (live ? cl : 0u);
+        uint h = hp / pc.P;
+        uint rowg = pc.G * pc.N;             // B/C elements per step
+
+        // A of this thread's states, times log2(e): exp(x) = exp2(x log2 e).
+        vec4 a[NKS];
+        [[unroll]] for (uint k = 0u; k < NKS; k++) {
+            uint n0 = 4u * (lane + QL * k);
+            a[k] = vec4(0.0);
+            if (f_ahead) {
+                a[k] = vec4(A[pc.off_A + h]);
+            } else {
+                [[unroll]] for (uint q = 0u; q < 4u; q++)
+                    if (n0 + q < pc.N) a[k][q] = A[pc.off_A + h * pc.N + n0 + q];
+            }
+            a[k] *= LOG2E;
+        }
         if (c == 0u)
-            for (uint k = 0u; k < NKS; k++) {
+            [[unroll]] for (uint k = 0u; k < NKS; k++) {
                 uint n0 = 4u * (lane + QL * k);
                 vec4 s = vec4(0.0);
                 if (live && f_s0)
                     [[unroll]] for (uint q = 0u; q < 4u; q++)
-                        if (n0 + q < pc.N) s[q] = state_in[pc.off_s0 + sbase + n0 + q];
-                carry[w * NKS * QL + k * QL + lane] = s;
+                        if (n0 + q < pc.N) s[q] = state_in[pc.off_s0 + (b * HP + hp) * pc.N + n0 + q];
+                carry[cl * NQ + k * QL + lane] = s;
             }
-        float dbv = f_bias ? dbias[pc.off_bias + h] : 0.0;
-        bool f_z = (pc.flags & F_Z) != 0u;
-        // Raw inputs of the block about to be staged (steps ctid + cthreads*r).
-        float pf_d[SI], pf_u[SI], pf_z[SI];
-        [[unroll]] for (uint r = 0u; r < SI; r++) {
-            uint j = ctid + cthreads * r, t = j;
-            pf_d[r] = pf_u[r] = pf_z[r] = 0.0;
-            if (live && j < TB && t < pc.L) {
-                uint bl = b * pc.L + t, iu = (bl * pc.H + h) * pc.P + p;
-                pf_d[r] = delta[pc.off_delta + bl * pc.H + h];
-                pf_u[r] = u[pc.off_u + iu];
-                if (f_z) pf_z[r] = z[pc.off_z + iu];
+
+        // Registers holding the next block's raw inputs.
+        Raw pf[SE];
+        vec4 pfb[SB], pfc[SB];
+        [[unroll]] for (uint r = 0u; r < SE; r++) {
+            uint e = tid + NT * r, k = e % CL, t = e / CL;
+            pf[r] = Raw(0.0, 0.0, 0.0);
+            if (e < TB * CL && k < nlive && t < pc.L) {
+                uint bl = b * pc.L + t;
+                pf[r].d = delta[pc.off_delta + bl * pc.H + (hp0 + k) / pc.P];
+                pf[r].u = u[pc.off_u + bl * HP + hp0 + k];
+                if (f_z) pf[r].z = z[pc.off_z + bl * HP + hp0 + k];
             }
         }
-        barrier();
+        if (STAGE != 0u)
+            [[unroll]] for (uint r = 0u; r < SB; r++) {
+                uint e = tid + NT * r, q = e % NQ, t = e / NQ;
+                bool ok = e < TB * NQ && t < pc.L;
+                uint row = (b * pc.L + t) * rowg + g * pc.N + 4u * q;
+                pfb[r] = load_row(true, pc.off_B + row, 4u * q, ok);
+                pfc[r] = load_row(false, pc.off_C + row, 4u * q, ok);
+            }
 
-        for (uint t0 = 0u; t0 < pc.L; t0 += TB) {
-            // 1. dt and dt*u of the block for this channel, from the prefetched
-            // registers; then the next block's loads are issued.
-            [[unroll]] for (uint r = 0u; r < SI; r++) {
-                uint j = ctid + cthreads * r;
-                if (j >= TB) continue;
-                float dt = 0.0, du = 0.0;
-                if (live && t0 + j < pc.L) {
-                    dt = pf_d[r] + dbv;
+        for (uint blk = 0u; blk < nblk; blk++) {
+            uint t0 = blk * TB, buf = blk & 1u;
+            uint sb = buf * TB4 * CL, bb = buf * TB * NQ, ab = buf * NC * CL * NQ, cb = buf * CL * NQ;
+            // 1. Stage this block from registers, issue the next block's loads.
+            [[unroll]] for (uint r = 0u; r < SE; r++) {
+                uint e = tid + NT * r, k = e % CL, j = e / CL;
+                if (e >= TB * CL) continue;
+                float dt = 0.0;
+                if (k < nlive && t0 + j < pc.L) {
+                    dt = pf[r].d + (f_bias ? dbias[pc.off_bias + (hp0 + k) / pc.P] : 0.0);
                     if (f_sp) dt = softplus_f(dt);
-                    du = dt * pf_u[r];
                 }
-                dt_s[(w * TB + j) >> 2][j & 3u] = dt;
-                du_s[(w * TB + j) >> 2][j & 3u] = du;
-                u_s[w * TB + j] = pf_u[r];
-                z_s[w * TB + j] = pf_z[r];
+                uint si = sb + (j >> 2) * CL + k;
+                dt_s[si][j & 3u] = dt;
+                u_s[si][j & 3u] = pf[r].u;
+                if (ZS != 0u) z_s[si][j & 3u] = pf[r].z;
                 uint t = t0 + TB + j;
-                if (live && t < pc.L) {
-                    uint bl = b * pc.L + t, iu = (bl * pc.H + h) * pc.P + p;
-                    pf_d[r] = delta[pc.off_delta + bl * pc.H + h];
-                    pf_u[r] = u[pc.off_u + iu];
-                    if (f_z) pf_z[r] = z[pc.off_z + iu];
+                if (k < nlive && t < pc.L) {
+                    uint bl = b * pc.L + t;
+                    pf[r].d = delta[pc.off_delta + bl * pc.H + (hp0 + k) / pc.P];
+                    pf[r].u = u[pc.off_u + bl * HP + hp0 + k];
+                    if (f_z) pf[r].z = z[pc.off_z + bl * HP + hp0 + k];
                 }
+            }
+            if (STAGE != 0u)
+                [[unroll]] for (uint r = 0u; r < SB; r++) {
+                    uint e = tid + NT * r, q = e % NQ, j = e / NQ;
+                    if (e >= TB * NQ) continue;
+                    b_s[bb + e] = pfb[r];
+                    c_s[bb + e] = pfc[r];
+                    uint t = t0 + TB + j;
+                    uint row = (b * pc.L + t) * rowg + g * pc.N + 4u * q;
+                    pfb[r] = load_row(true, pc.off_B + row, 4u * q, t < pc.L);
+                    pfc[r] = load_row(false, pc.off_C + row, 4u * q, t < pc.L);
+                }
+            barrier();
+
+            // 2. Local scan of the chunk from zero.
+            float yl[T];
+            vec4 cp[NKS][T];
+            [[unroll]] for (uint i = 0u; i < T; i++) yl[i] = 0.0;
+            [[unroll]] for (uint k = 0u; k < NKS; k++) {
+                uint n0 = 4u * (lane + QL * k);
+                vec4 hs = vec4(0.0), pr = vec4(1.0);
+                vec4 dt4 = vec4(0.0), u4 = vec4(0.0);
+                [[unroll]] for (uint i = 0u; i < T; i++) {
+                    uint j = c * T + i;              // step within the block
+                    uint q4 = T % 4u == 0u ? (i & 3u) : (j & 3u);
+                    if (T % 4u != 0u || q4 == 0u) {
+                        dt4 = dt_s[sb + (j >> 2) * CL + cl];
+                        u4 = u_s[sb + (j >> 2) * CL + cl];
+                    }
+                    float dt = dt4[q4];
+                    vec4 bv, cv;
+                    if (STAGE != 0u) {
+                        bv = b_s[bb + j * NQ + k * QL + lane];
+                        cv = c_s[bb + j * NQ + k * QL + lane];
+                    } else {
+                        uint t = t0 + j;
+                        uint row = (b * pc.L + t) * rowg + g * pc.N + n0;
+                        bv = load_row(true, pc.off_B + row, n0, t < pc.L);
+                        cv = load_row(false, pc.off_C + row, n0, t < pc.L);
+                    }
+                    vec4 dA = f_ahead ? vec4(exp2(dt * a[k].x)) : exp2(dt * a[k]);
+                    hs = dA * hs + (dt * u4[q4]) * bv;
+                    pr *= dA;
+                    yl[i] += dot(cv, hs);
+                    cp[k][i] = cv * pr;
+                }
+                agg_a[ab + (c * CL + cl) * NQ + k * QL + lane] = pr;
+                agg_b[ab + (c * CL + cl) * NQ + k * QL + lane] = hs;
             }
             barrier();
 
-            float ysum[T];
-            [[unroll]] for (uint i = 0u; i < T; i++) ysum[i] = 0.0;
-            for (uint k = 0u; k < NKS; k++) {
-                uint n0 = 4u * (lane + QL * k);
-                vec4 a = vec4(0.0);
-                if (f_ahead) {
-                    a = vec4(A[pc.off_A + h]);
-                } else {
-                    [[unroll]] for (uint q = 0u; q < 4u; q++)
-                        if (n0 + q < pc.N) a[q] = A[pc.off_A + h * pc.N + n0 + q];
-                }
-                a *= LOG2E; // exp(x) = exp2(x log2 e)
-                // 2. Local scan of the chunk from zero.
-                vec4 dA[T], dBu[T];
-                vec4 pa = vec4(1.0), hs = vec4(0.0);
-                [[unroll]] for (uint i = 0u; i < T; i += 4u) {
-                    uint j = c * T + i;
-                    vec4 dt4 = dt_s[(w * TB + j) >> 2], du4 = du_s[(w * TB + j) >> 2];
-                    [[unroll]] for (uint q = 0u; q < 4u; q++) {
-                        uint t = t0 + j + q;
-                        uint e = pc.off_B + ((b * pc.L + t) * pc.G + g) * pc.N + n0;
-                        vec4 bv = load_row(3u, e, n0, live && t < pc.L);
-                        dA[i + q] = exp2(dt4[q] * a);
-                        dBu[i + q] = du4[q] * bv;
-                        hs = dA[i + q] * hs + dBu[i + q];
-                        pa *= dA[i + q];
+            // 3. True initial state of the chunk; y_i = yl_i + CP_i . s0.
+            [[unroll]] for (uint k = 0u; k < NKS; k++) {
+                uint qi = k * QL + lane;
+                vec4 st = carry[cb + cl * NQ + qi];
+                for (uint q = 0u; q < c; q++)
+                    st = agg_a[ab + (q * CL + cl) * NQ + qi] * st + agg_b[ab + (q * CL + cl) * NQ + qi];
+                [[unroll]] for (uint i = 0u; i < T; i++) yl[i] += dot(cp[k][i], st);
+                if (c == NC - 1u) {
+                    uint own = ab + (c * CL + cl) * NQ + qi;
+                    st = agg_a[own] * st + agg_b[own];
+                    carry[(cb ^ (CL * NQ)) + cl * NQ + qi] = st;
+                    if (blk == nblk - 1u && live && (pc.flags & F_S1) != 0u) {
+                        uint n0 = 4u * qi;
+                        [[unroll]] for (uint q = 0u; q < 4u; q++)
+                            if (n0 + q < pc.N) state_out[pc.off_s1 + (b * HP + hp) * pc.N + n0 + q] = st[q];
                     }
                 }
-                agg_a[(w * NC + c) * QL + lane] = pa;
-                agg_b[(w * NC + c) * QL + lane] = hs;
-                barrier();
-                // 3. True initial state, replay, partial y.
-                vec4 st = carry[w * NKS * QL + k * QL + lane];
-                for (uint q = 0u; q < c; q++)
-                    st = agg_a[(w * NC + q) * QL + lane] * st + agg_b[(w * NC + q) * QL + lane];
-                [[unroll]] for (uint i = 0u; i < T; i++) {
-                    uint t = t0 + c * T + i;
-                    uint e = pc.off_C + ((b * pc.L + t) * pc.G + g) * pc.N + n0;
-                    vec4 cv = load_row(4u, e, n0, live && t < pc.L);
-                    st = dA[i] * st + dBu[i];
-                    ysum[i] += dot(st, cv);
-                }
-                barrier(); // every thread has read carry and agg_* of this slice
-                if (c == NC - 1u) carry[w * NKS * QL + k * QL + lane] = st;
             }
+
             // 4. Reduce over lanes, finish, write y.
 #ifdef SUBGROUP
             uint len = T;
             [[unroll]] for (uint m = QL / 2u; m >= 1u; m >>= 1) {
-                len >>= 1;
-                bool upper = (lane & m) != 0u;
-                [[unroll]] for (uint i = 0u; i < T / 2u; i++) {
-                    if (i >= len) break;
-                    float send = upper ? ysum[i] : ysum[i + len];
-                    float keep = upper ? ysum[i + len] : ysum[i];
-                    ysum[i] = keep + subgroupShuffleXor(send, m);
+                if (len > 1u) {
+                    len >>= 1;
+                    bool upper = (lane & m) != 0u;
+                    [[unroll]] for (uint i = 0u; i < T / 2u; i++) {
+                        if (i >= len) break;
+                        float send = upper ? yl[i] : yl[i + len];
+                        float keep = upper ? yl[i + len] : yl[i];
+                        yl[i] = keep + subgroupShuffleXor(send, m);
+                    }
+                } else {
+                    yl[0] += subgroupShuffleXor(yl[0], m);
                 }
             }
-            // Lane holds the sums of steps c*T + lane*len + i, i < len.
-            [[unroll]] for (uint i = 0u; i < T; i++) {
-                if (i >= len) break;
-                uint j = c * T + lane * len + i, t = t0 + j;
-                if (!live || t >= pc.L) continue;
-                float s = ysum[i];
-                uint iu = ((b * pc.L + t) * pc.H + h) * pc.P + p;
-                if ((pc.flags & F_D) != 0u) s += Dskip[pc.off_D + h] * u_s[w * TB + j];
-                if (f_z) s *= silu_f(z_s[w * TB + j]);
-                y[pc.off_y + iu] = s;
-            }
+            // The lane holds the sums of steps c*T + lane*T/QL + i, i < len; when
+            // QL > T, QL/T lanes hold each sum and the first of them writes it.
+            if (live && (lane * T) % QL == 0u)
+                [[unroll]] for (uint i = 0u; i < T; i++) {
+                    if (i >= len) break;
+                    uint j = c * T + (lane * T) / QL + i, t = t0 + j;
+                    if (t >= pc.L) break;
+                    float s = yl[i];
+                    uint si = sb + (j >> 2) * CL + cl;
+                    if (f_d) s += Dskip[pc.off_D + h] * u_s[si][j & 3u];
+                    if (ZS != 0u) s *= silu_f(z_s[si][j & 3u]);
+                    y[pc.off_y + (b * pc.L + t) * HP + hp] = s;
+                }
 #else
-            [[unroll]] for (uint i = 0u; i < T; i++) ys[(w * QL + lane) * TB + c * T + i] = ysum[i];
+            [[unroll]] for (uint i = 0u; i < T; i++) ys[tid * T + i] = yl[i];
             barrier();
-            for (uint j = ctid; j < TB; j += cthreads) {
-                uint t = t0 + j;
-                if (!live || t >= pc.L) continue;
+            for (uint e = tid; e < TB * CL; e += NT) {
+                uint k = e % CL, j = e / CL, t = t0 + j;
+                if (k >= nlive || t >= pc.L) continue;
+                uint cc = j / T, i = j % T;
                 float s = 0.0;
-                for (uint l = 0u; l < QL; l++) s += ys[(w * QL + l) * TB + j];
-                uint iu = ((b * pc.L + t) * pc.H + h) * pc.P + p;
-                if ((pc.flags & F_D) != 0u) s += Dskip[pc.off_D + h] * u_s[w * TB + j];
-                if (f_z) s *= silu_f(z_s[w * TB + j]);
-                y[pc.off_y + iu] = s;
+                for (uint l = 0u; l < QL; l++) s += ys[(l + QL * (k + CL * cc)) * T + i];
+                uint si = sb + (j >> 2) * CL + k;
+                if (f_d) s += Dskip[pc.off_D + (hp0 + k) / pc.P] * u_s[si][j & 3u];
+                if (ZS != 0u) s *= silu_f(z_s[si][j & 3u]);
+                y[pc.off_y + (b * pc.L + t) * HP + hp0 + k] = s;
             }
 #endif
-            barrier();
         }
-        if (c == 0u && live && (pc.flags & F_S1) != 0u)
-            for (uint k = 0u; k < NKS; k++) {
-                uint n0 = 4u * (lane + QL * k);
-                vec4 s = carry[w * NKS * QL + k * QL + lane];
-                [[unroll]] for (uint q = 0u; q < 4u; q++)
-                    if (n0 + q < pc.N) state_out[pc.off_s1 + sbase + n0 + q] = s[q];
-            }
-        barrier();
+        barrier(); // the next channel group's staging must not meet this one's reads
     }
 }

@@ -47,34 +47,56 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
     if (!rc) rc = vk_bind_tensor(d, has_s1 ? &op->dst[1] : NULL, 1, &b[10]);
     if (rc) return rc;
 
+    /* The lane reduction by subgroup shuffles needs the QL lanes of a chunk inside
+     * one subgroup: QL consecutive invocations, QL dividing the subgroup size. */
+    uint32_t sgz = d->caps.subgroup_size;
+    int use_sg = d->caps.subgroup_compute && (d->caps.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
     /* Workgroup shape (see selective_scan.comp): QL lanes of 4 states each (the next
-     * power of two of N/4, at most 32), NC chunks of T = 8 steps (8, fewer for short
-     * sequences), and as many channels CW as fit 128 threads (at most 16) and the
-     * shared memory. 128, not 256: lavapipe runs 256-thread workgroups with
-     * barriers about 10x slower, and on GPUs the 100-register threads of this
-     * kernel reach the same occupancy either way. */
-    /* Short sequences (decode: L = 1) get fewer chunks, so no thread scans steps
-     * that do not exist. */
-    const uint32_t T = 8, THREADS = 128;
+     * power of two of N/4, at most 32) times CL channels of one (batch, group) make a
+     * row of W = 32 invocations (the subgroup size where that is larger), times NC
+     * chunks of T steps. Rows are chunks of a subgroup, so a subgroup's B and C reads
+     * are one row shared by its CL channels. On GPUs 256 threads (NC = 8): per
+     * block of 64 steps a thread keeps T = 8 vec4 of C*P (~90 registers with the
+     * prefetch), two workgroups fit an SM's registers and 64 steps amortize the two
+     * barriers. Devices of the CPU type (lavapipe) get 128: they run barriers of
+     * wide workgroups much slower. Short sequences (decode: L = 1) get T and NC
+     * shrunk to L, so no thread scans steps that do not exist. */
+    uint32_t W = sgz > 32 && sgz <= 128 ? sgz : 32;
+    uint32_t threads = d->caps.props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 128 : 256;
     uint32_t ql = 1;
     while (ql * 4 < N && ql < 32) ql <<= 1;
-    uint32_t NC = 1;
-    while (NC < 8 && ql * NC * 2 <= THREADS && (int64_t)NC * T < L) NC <<= 1;
-    const uint32_t TB = NC * T;
+    if (use_sg && (ql > sgz || sgz % ql != 0)) use_sg = 0;
     uint32_t nks = (uint32_t)((N + 4 * ql - 1) / (4 * ql));
-    uint32_t cw = THREADS / (ql * NC);
-    if (cw > 16) cw = 16;
-    if (cw < 1) cw = 1;
-    uint64_t channels = (uint64_t)(B * H * P);
-    while (cw > 1 && cw / 2 >= channels) cw /= 2; /* few channels (decode): no idle rows */
+    uint64_t chg = (uint64_t)(H / G) * (uint64_t)P; /* channels per (batch, group) */
+    uint32_t cl = W / ql > 0 ? W / ql : 1;
+    while (cl > 1 && cl / 2 >= chg) cl /= 2; /* few channels (decode): no idle rows */
+    uint32_t T = 8;
+    while (T > 1 && T * nks > 8) T /= 2;     /* wide states: C*P registers stay ~32 */
+    while (T > 1 && T / 2 >= L) T /= 2;
+    uint32_t nc = 1;
+    while (nc * 2 * ql * cl <= threads && (int64_t)nc * T < L) nc <<= 1;
+    /* B and C rows go through shared memory when each thread prefetches at most two
+     * quads of each (CL >= T*NKS/2): the rows are shared by CL >= 4 channels then;
+     * otherwise (wide N, one or two channels) each lane reads its own from memory. */
+    uint32_t stage = 0, zs = (uint32_t)has_z;
+    uint64_t shared;
     for (;;) {
-        uint64_t shared = (uint64_t)cw * (TB * 4 * 4 + NC * ql * 16 * 2 + ql * TB * 4 + nks * ql * 16);
+        uint32_t tb = nc * T, tb4 = (tb + 3) / 4, nq = ql * nks, nt = ql * cl * nc;
+        stage = (T * nks + cl - 1) / cl <= 2;
+        shared = 16ull * (2ull * tb4 * cl * (2 + zs) + (zs ? 0 : 1) +
+                          (stage ? 4ull * tb * nq : 2) + 4ull * nc * cl * nq + 2ull * cl * nq);
+        if (!use_sg) shared += 4ull * nt * T;
         if (shared <= d->caps.props.limits.maxComputeSharedMemorySize) break;
-        if (cw == 1)
+        if (nc > 1)
+            nc /= 2;
+        else if (cl > 1)
+            cl /= 2;
+        else if (T > 1)
+            T /= 2;
+        else
             return vk_error(SSMRT_ERR_UNSUPPORTED, "vulkan: selective_scan: N = %lld needs %llu bytes "
                             "of shared memory, the device has %u", (long long)N,
                             (unsigned long long)shared, d->caps.props.limits.maxComputeSharedMemorySize);
-        cw /= 2;
     }
     /* vec4 rows of B and C need 16-byte aligned rows: N % 4 == 0 and aligned starts. */
     uint32_t vec = N % 4 == 0 && op->src[SSMRT_SCAN_B].offset % 16 == 0 &&
@@ -85,12 +107,8 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
             (has_d ? 1u : 0u) | (has_z ? 2u : 0u) | (has_bias ? 4u : 0u) | (has_s0 ? 8u : 0u) |
                 (has_s1 ? 16u : 0u) | (op->params.scan.delta_softplus ? 32u : 0u) |
                 (a_per_head ? 64u : 0u)};
-    /* The lane reduction by subgroup shuffles needs the QL lanes of a chunk inside
-     * one subgroup (consecutive invocations) and at most T of them. */
-    uint32_t sg = d->caps.subgroup_size;
-    int use_sg = d->caps.subgroup_compute && (d->caps.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) &&
-                 ql <= T && sg >= ql && sg % ql == 0;
-    uint32_t spec[5] = {ql, NC, cw, nks, vec};
-    vk_pipeline_key key = vk_key(use_sg ? VK_K_SCAN_SG : VK_K_SCAN, ql, NC, cw, 5, spec);
-    return vk_dispatch(d, &key, b, 11, &pc, sizeof pc, vk_groups(d, channels, cw), 1, 1);
+    uint32_t spec[8] = {ql, cl, nc, nks, vec, T, stage, zs};
+    vk_pipeline_key key = vk_key(use_sg ? VK_K_SCAN_SG : VK_K_SCAN, ql, cl, nc, 8, spec);
+    uint64_t groups = (uint64_t)B * (uint64_t)G * ((chg + cl - 1) / cl);
+    return vk_dispatch(d, &key, b, 11, &pc, sizeof pc, vk_groups(d, groups, 1), 1, 1);
 }
