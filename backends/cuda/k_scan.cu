@@ -143,7 +143,7 @@ __global__ void __launch_bounds__(THREADS) scan_chunked_kernel(const scan_args<T
             if (ok) {
                 int64_t h = c / a.P;
                 float dt = r_dt[i] + (a.bias ? a.bias[h] : 0.0f);
-                if (a.softplus) dt = cuda_softplus(dt);
+                if (a.softplus) dt = cuda_softplus_fast(dt);
                 pr.y = dt * r_u[i];
                 pr.x = SCALAR_A ? cuda_ex2(dt * a.A[h] * CUDA_LOG2E) : dt * CUDA_LOG2E;
                 du = a.D ? a.D[h] * r_u[i] : 0.0f;
@@ -261,7 +261,7 @@ __global__ void __launch_bounds__(THREADS) scan_short_kernel(const scan_args<T> 
         if (valid) {
             u = ld(a.u + (b * a.L + t) * HP + c);
             dt = ld(a.delta + (b * a.L + t) * a.H + h) + bias;
-            if (a.softplus) dt = cuda_softplus(dt);
+            if (a.softplus) dt = cuda_softplus_fast(dt);
         }
         const float dtu = dt * u, dtl = dt * CUDA_LOG2E;
         const float dA = SCALAR_A ? cuda_ex2(dt * Ah) : 0.0f;
@@ -354,41 +354,69 @@ __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
     const float st_bias = (st_cok && a.bias) ? a.bias[st_h] : 0.0f;
     const float st_D = (st_cok && a.D) ? a.D[st_h] : 0.0f;
     const float st_A = (st_cok && SA) ? a.A[st_h] * CUDA_LOG2E : 0.0f;
-    const T *up = a.u + b * a.L * HP + st_c, *zp = a.z ? a.z + b * a.L * HP + st_c : nullptr;
-    const T *dp = a.delta + b * a.L * a.H + st_h;
-    T *yp = a.y + b * a.L * HP + st_c;
+    /* Pointers to this thread's elements of chunk 0, advanced by a chunk each
+     * iteration: the loop then needs no 64-bit index arithmetic. */
+    const int64_t cstep = (int64_t)TC * HP, bc_stride = a.G * a.N;
+    const T *up = a.u + (b * a.L + st_t) * HP + st_c;
+    const T *zp = a.z ? a.z + (b * a.L + st_t) * HP + st_c : nullptr;
+    const T *dp = a.delta + (b * a.L + st_t) * a.H + st_h;
+    T *yp = a.y + (b * a.L + st_t) * HP + st_c;
+    const int64_t dstep = (int64_t)TC * a.H, bcstep = (int64_t)TC * bc_stride;
+    const T *Bp[PREF ? EBC : 1], *Cp[PREF ? EBC : 1];
+    int bc_t[PREF ? EBC : 1];
+    bool bc_nok[PREF ? EBC : 1];
+    if (PREF) {
+#pragma unroll
+        for (int i = 0; i < EBC; i++) {
+            int e = tid + i * THREADS, t = e / NPAD, n = e % NPAD;
+            bc_t[i] = t;
+            bc_nok[i] = n < a.N;
+            Bp[i] = a.Bm + (b * a.L * a.G + g) * a.N + t * bc_stride + n;
+            Cp[i] = a.Cm + (b * a.L * a.G + g) * a.N + t * bc_stride + n;
+        }
+    }
     const T *Bb = a.Bm + (b * a.L * a.G + g) * a.N, *Cb = a.Cm + (b * a.L * a.G + g) * a.N;
-    const int64_t bc_stride = a.G * a.N;
 
+    /* left: steps from this chunk's start to L (at most L, an int: checked at launch). */
     float r_u = 0.0f, r_dt = 0.0f, r_z = 0.0f, r_B[PREF ? EBC : 1], r_C[PREF ? EBC : 1];
-    auto load_chunk = [&](int64_t t0) {
-        int64_t tt = t0 + st_t;
-        bool ok = tt < a.L && st_cok;
-        r_u = ok ? ld(up + tt * HP) : 0.0f;
-        r_dt = ok ? ld(dp + tt * a.H) : 0.0f;
-        r_z = (ok && zp) ? ld(zp + tt * HP) : 0.0f;
+    auto load_chunk = [&](int left) {
+        bool ok = st_t < left && st_cok;
+        r_u = ok ? ld(up) : 0.0f;
+        r_dt = ok ? ld(dp) : 0.0f;
+        r_z = (ok && zp) ? ld(zp) : 0.0f;
         if (PREF) {
 #pragma unroll
             for (int i = 0; i < EBC; i++) {
-                int e = tid + i * THREADS, t = e / NPAD, n = e % NPAD;
-                int64_t t2 = t0 + t;
-                bool okb = t2 < a.L && n < a.N;
-                r_B[i] = okb ? ld(Bb + t2 * bc_stride + n) : 0.0f;
-                r_C[i] = okb ? ld(Cb + t2 * bc_stride + n) : 0.0f;
+                bool okb = bc_t[i] < left && bc_nok[i];
+                r_B[i] = okb ? ld(Bp[i]) : 0.0f;
+                r_C[i] = okb ? ld(Cp[i]) : 0.0f;
+            }
+        }
+    };
+    auto advance = [&]() {
+        up += cstep;
+        dp += dstep;
+        if (zp) zp += cstep;
+        if (PREF) {
+#pragma unroll
+            for (int i = 0; i < EBC; i++) {
+                Bp[i] += bcstep;
+                Cp[i] += bcstep;
             }
         }
     };
 
-    load_chunk(0);
-    for (int64_t t0 = 0; t0 < a.L; t0 += TC) {
+    const int L = (int)a.L;
+    load_chunk(L);
+    for (int t0 = 0; t0 < L; t0 += TC) {
         __syncthreads(); /* the previous chunk is fully consumed */
         float z_cur = r_z;
         {
-            bool ok = t0 + st_t < a.L && st_cok;
+            bool ok = st_t < L - t0 && st_cok;
             float x = SA ? 1.0f : 0.0f, dtu = 0.0f, du = 0.0f; /* identity step */
             if (ok) {
                 float dt = r_dt + st_bias;
-                if (a.softplus) dt = cuda_softplus(dt);
+                if (a.softplus) dt = cuda_softplus_fast(dt);
                 x = SA ? cuda_ex2(dt * st_A) : dt * CUDA_LOG2E;
                 dtu = dt * r_u;
                 du = st_D * r_u;
@@ -407,13 +435,16 @@ __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
         } else {
             for (int e = tid; e < TC * NPAD; e += THREADS) {
                 int t = e / NPAD, n = e % NPAD;
-                int64_t t2 = t0 + t;
-                bool okb = t2 < a.L && n < a.N;
-                s_B[t * BSTR + n] = okb ? ld(Bb + t2 * bc_stride + n) : 0.0f;
-                s_C[t * BSTR + n] = okb ? ld(Cb + t2 * bc_stride + n) : 0.0f;
+                bool okb = t < L - t0 && n < a.N;
+                int64_t off = (int64_t)(t0 + t) * bc_stride + n;
+                s_B[t * BSTR + n] = okb ? ld(Bb + off) : 0.0f;
+                s_C[t * BSTR + n] = okb ? ld(Cb + off) : 0.0f;
             }
         }
-        if (t0 + TC < a.L) load_chunk(t0 + TC); /* in flight during the scan */
+        if (t0 + TC < L) { /* in flight during the scan */
+            advance();
+            load_chunk(L - t0 - TC);
+        }
         __syncthreads();
 
         /* The run's dt (or decay) and dt*u: broadcast reads of TR consecutive steps. */
@@ -502,14 +533,12 @@ __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
         __syncthreads();
 
         /* Output: y = (sum + D*u) * silu(z), coalesced along channels. */
-        {
-            int64_t tt = t0 + st_t;
-            if (tt < a.L && st_cok) {
-                float yv = s_y[st_t][st_cc] + s_du[st_t][st_cc];
-                if (zp) yv *= cuda_silu(z_cur);
-                st(yp + tt * HP, yv);
-            }
+        if (st_t < L - t0 && st_cok) {
+            float yv = s_y[st_t][st_cc] + s_du[st_t][st_cc];
+            if (zp) yv *= cuda_silu(z_cur);
+            st(yp, yv);
         }
+        yp += cstep;
     }
 
     if (a.state_out && my_valid && r == 0) {
@@ -595,6 +624,9 @@ static int scan_run(cuda_device *dev, const ssmrt_op *op, int kernel) {
     if (kernel == SCAN_KERNEL_RUNS && d.N > 128)
         return cuda_error(SSMRT_ERR_INVALID_ARGUMENT, "cuda: selective_scan: runs kernel needs N <= 128");
     int64_t ch = k_configs[cfg].threads / k_configs[cfg].lanes;
+    if (d.L > 0x7fffffff - 64)
+        return cuda_error(SSMRT_ERR_SHAPE, "cuda: selective_scan: L=%lld exceeds 2^31 - 64 steps",
+                          (long long)d.L);
     if (d.B > 65535 || d.G > 65535 || (d.H * d.P / d.G + 7) / 8 > 0x7fffffff ||
         (d.B * d.H * d.P + ch - 1) / ch > 0x7fffffff)
         return cuda_error(SSMRT_ERR_SHAPE, "cuda: selective_scan: B=%lld H=%lld P=%lld exceeds the grid",

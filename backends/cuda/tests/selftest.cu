@@ -223,6 +223,12 @@ static void scan_tests(void) {
     scan_test(&m2c, SSMRT_F32, tol);
     scan_case m2d = {1, 40, 3, 5, 1, 32, 0, 1, 1, 1, 1, 1}; /* Mamba-1 A with P > 1 */
     scan_test(&m2d, SSMRT_F32, tol);
+    /* Many 32-step chunks, L not a multiple of 32; Mamba-2 likewise (N = 64: the
+     * 16-lane layout of the runs kernel). */
+    scan_case m1e = {1, 301, 20, 1, 1, 16, 0, 1, 1, 1, 1, 1};
+    scan_test(&m1e, SSMRT_F32, tol);
+    scan_case m2e = {1, 203, 3, 8, 1, 64, 1, 1, 1, 1, 1, 1};
+    scan_test(&m2e, SSMRT_F32, tol);
     scan_test(&m1, SSMRT_BF16, tol + ldexp(1.0, -8));
 }
 
