@@ -44,7 +44,8 @@
 // (= local size z), 6 NKS (state slices per lane: ceil(N / (4 QL))), 7 VEC (B and
 // C rows are vec4-aligned: N % 4 == 0 and their element offsets % 4 == 0), 8 T
 // (steps per chunk), 9 STAGE (B and C rows go through shared memory), 10 ZS (z
-// is present: its shared buffer exists).
+// is present: its shared buffer exists), 11 AHEAD (A is per head: one exp per
+// step serves every state; a constant, so the hot loop has no branch on it).
 #include "common.glsl"
 #ifdef SUBGROUP
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -58,6 +59,7 @@ layout(constant_id = 7) const uint VEC = 1;
 layout(constant_id = 8) const uint T = 8;
 layout(constant_id = 9) const uint STAGE = 1;
 layout(constant_id = 10) const uint ZS = 0;
+layout(constant_id = 11) const uint AHEAD = 0;
 const uint TB = NC * T;                      // steps per block
 const uint NQ = QL * NKS;                    // vec4 quads per (padded) state row
 const uint NT = QL * CL * NC;                // threads
@@ -85,7 +87,7 @@ layout(push_constant) uniform PC {
     uint flags;
 } pc;
 
-const uint F_D = 1u, F_Z = 2u, F_BIAS = 4u, F_S0 = 8u, F_S1 = 16u, F_SOFTPLUS = 32u, F_AHEAD = 64u;
+const uint F_D = 1u, F_Z = 2u, F_BIAS = 4u, F_S0 = 8u, F_S1 = 16u, F_SOFTPLUS = 32u;
 const float LOG2E = 1.4426950408889634;
 
 // [buffer][step / 4][channel] with 4 steps per vec4: a thread's T steps are T/4
@@ -114,8 +116,7 @@ vec4 load_row(bool is_b, uint e, uint n0, bool ok) {
     return r;
 }
 
-// Raw per-channel inputs of staged element e of block start t0 (channel slot
-// e % CL, step e / CL), and B and C quads of staged element e (step e / NQ).
+// Raw per-channel inputs of one step: delta, u, z.
 struct Raw { float d, u, z; };
 
 void main() {
@@ -127,7 +128,7 @@ void main() {
     uint ngrp = pc.Bsz * pc.G * tiles;
     uint HP = pc.H * pc.P;
     bool f_s0 = (pc.flags & F_S0) != 0u, f_bias = (pc.flags & F_BIAS) != 0u;
-    bool f_sp = (pc.flags & F_SOFTPLUS) != 0u, f_ahead = (pc.flags & F_AHEAD) != 0u;
+    bool f_sp = (pc.flags & F_SOFTPLUS) != 0u;
     bool f_z = (pc.flags & F_Z) != 0u, f_d = (pc.flags & F_D) != 0u;
     uint nblk = (pc.L + TB - 1u) / TB;
 
@@ -140,13 +141,14 @@ void main() {
         uint hp = hp0 + (live ? cl : 0u);
         uint h = hp / pc.P;
         uint rowg = pc.G * pc.N;             // B/C elements per step
+        float dsk = f_d ? Dskip[pc.off_D + h] : 0.0;
 
         // A of this thread's states, times log2(e): exp(x) = exp2(x log2 e).
         vec4 a[NKS];
         [[unroll]] for (uint k = 0u; k < NKS; k++) {
             uint n0 = 4u * (lane + QL * k);
             a[k] = vec4(0.0);
-            if (f_ahead) {
+            if (AHEAD != 0u) {
                 a[k] = vec4(A[pc.off_A + h]);
             } else {
                 [[unroll]] for (uint q = 0u; q < 4u; q++)
@@ -164,19 +166,26 @@ void main() {
                 carry[cl * NQ + k * QL + lane] = s;
             }
 
+        // Staged per-channel values: a thread always stages channel slot sk (NT is
+        // a multiple of CL) at steps sj + r*NT/CL, so its head, bias and index
+        // bases are fixed for the channel group.
+        uint sk = tid % CL, sj = tid / CL;
+        bool slive = sk < nlive;
+        uint shp = hp0 + sk, sh = shp / pc.P;
+        float sbias = f_bias ? dbias[pc.off_bias + sh] : 0.0;
+        uint du0 = pc.off_delta + b * pc.L * pc.H + sh, uu0 = b * pc.L * HP + shp;
         // Registers holding the next block's raw inputs.
         Raw pf[SE];
-        vec4 pfb[SB], pfc[SB];
         [[unroll]] for (uint r = 0u; r < SE; r++) {
-            uint e = tid + NT * r, k = e % CL, t = e / CL;
+            uint j = sj + r * (NT / CL);
             pf[r] = Raw(0.0, 0.0, 0.0);
-            if (e < TB * CL && k < nlive && t < pc.L) {
-                uint bl = b * pc.L + t;
-                pf[r].d = delta[pc.off_delta + bl * pc.H + (hp0 + k) / pc.P];
-                pf[r].u = u[pc.off_u + bl * HP + hp0 + k];
-                if (f_z) pf[r].z = z[pc.off_z + bl * HP + hp0 + k];
+            if (j < TB && slive && j < pc.L) {
+                pf[r].d = delta[du0 + j * pc.H];
+                pf[r].u = u[pc.off_u + uu0 + j * HP];
+                if (f_z) pf[r].z = z[pc.off_z + uu0 + j * HP];
             }
         }
+        vec4 pfb[SB], pfc[SB];
         if (STAGE != 0u)
             [[unroll]] for (uint r = 0u; r < SB; r++) {
                 uint e = tid + NT * r, q = e % NQ, t = e / NQ;
@@ -191,23 +200,22 @@ void main() {
             uint sb = buf * TB4 * CL, bb = buf * TB * NQ, ab = buf * NC * CL * NQ, cb = buf * CL * NQ;
             // 1. Stage this block from registers, issue the next block's loads.
             [[unroll]] for (uint r = 0u; r < SE; r++) {
-                uint e = tid + NT * r, k = e % CL, j = e / CL;
-                if (e >= TB * CL) continue;
+                uint j = sj + r * (NT / CL);
+                if (j >= TB) continue;
                 float dt = 0.0;
-                if (k < nlive && t0 + j < pc.L) {
-                    dt = pf[r].d + (f_bias ? dbias[pc.off_bias + (hp0 + k) / pc.P] : 0.0);
+                if (slive && t0 + j < pc.L) {
+                    dt = pf[r].d + sbias;
                     if (f_sp) dt = softplus_f(dt);
                 }
-                uint si = sb + (j >> 2) * CL + k;
+                uint si = sb + (j >> 2) * CL + sk;
                 dt_s[si][j & 3u] = dt;
                 u_s[si][j & 3u] = pf[r].u;
                 if (ZS != 0u) z_s[si][j & 3u] = pf[r].z;
                 uint t = t0 + TB + j;
-                if (k < nlive && t < pc.L) {
-                    uint bl = b * pc.L + t;
-                    pf[r].d = delta[pc.off_delta + bl * pc.H + (hp0 + k) / pc.P];
-                    pf[r].u = u[pc.off_u + bl * HP + hp0 + k];
-                    if (f_z) pf[r].z = z[pc.off_z + bl * HP + hp0 + k];
+                if (slive && t < pc.L) {
+                    pf[r].d = delta[du0 + t * pc.H];
+                    pf[r].u = u[pc.off_u + uu0 + t * HP];
+                    if (f_z) pf[r].z = z[pc.off_z + uu0 + t * HP];
                 }
             }
             if (STAGE != 0u)
@@ -249,7 +257,11 @@ void main() {
                         bv = load_row(true, pc.off_B + row, n0, t < pc.L);
                         cv = load_row(false, pc.off_C + row, n0, t < pc.L);
                     }
-                    vec4 dA = f_ahead ? vec4(exp2(dt * a[k].x)) : exp2(dt * a[k]);
+                    vec4 dA;
+                    if (AHEAD != 0u)
+                        dA = vec4(exp2(dt * a[k].x));
+                    else
+                        dA = exp2(dt * a[k]);
                     hs = dA * hs + (dt * u4[q4]) * bv;
                     pr *= dA;
                     yl[i] += dot(cv, hs);
@@ -305,7 +317,7 @@ void main() {
                     if (t >= pc.L) break;
                     float s = yl[i];
                     uint si = sb + (j >> 2) * CL + cl;
-                    if (f_d) s += Dskip[pc.off_D + h] * u_s[si][j & 3u];
+                    if (f_d) s += dsk * u_s[si][j & 3u];
                     if (ZS != 0u) s *= silu_f(z_s[si][j & 3u]);
                     y[pc.off_y + (b * pc.L + t) * HP + hp] = s;
                 }

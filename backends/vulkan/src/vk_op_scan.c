@@ -107,8 +107,8 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
             (has_d ? 1u : 0u) | (has_z ? 2u : 0u) | (has_bias ? 4u : 0u) | (has_s0 ? 8u : 0u) |
                 (has_s1 ? 16u : 0u) | (op->params.scan.delta_softplus ? 32u : 0u) |
                 (a_per_head ? 64u : 0u)};
-    uint32_t spec[8] = {ql, cl, nc, nks, vec, T, stage, zs};
-    vk_pipeline_key key = vk_key(use_sg ? VK_K_SCAN_SG : VK_K_SCAN, ql, cl, nc, 8, spec);
+    uint32_t spec[9] = {ql, cl, nc, nks, vec, T, stage, zs, (uint32_t)a_per_head};
+    vk_pipeline_key key = vk_key(use_sg ? VK_K_SCAN_SG : VK_K_SCAN, ql, cl, nc, 9, spec);
     uint64_t groups = (uint64_t)B * (uint64_t)G * ((chg + cl - 1) / cl);
     return vk_dispatch(d, &key, b, 11, &pc, sizeof pc, vk_groups(d, groups, 1), 1, 1);
 }

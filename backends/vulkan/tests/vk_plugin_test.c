@@ -843,6 +843,12 @@ int main(int argc, char **argv) {
     test_scan(2, 65, 3, 1, 1, 1, 0, 1);
     test_scan(1, 33, 2, 8, 1, 128, 1, 1);
     test_scan(1, 20, 2, 2, 2, 200, 1, 2);
+    /* Many blocks of both buffer parities, rows not vec4 (N = 17), channel tiles
+     * cut by group ends (G = 3, 2 heads x 2 per group), the shared-memory y
+     * reduction over many blocks (N = 64 > 4 x lavapipe's subgroup of 8). */
+    test_scan(1, 1000, 9, 1, 1, 17, 0, 1);
+    test_scan(2, 515, 6, 2, 3, 4, 0, 0);
+    test_scan(1, 300, 4, 16, 2, 64, 1, 2);
     test_conv1d(2, 9, 13, 4, 1);
     test_conv1d(1, 2, 5, 4, 1);
     test_conv1d(3, 1, 7, 4, 0);
