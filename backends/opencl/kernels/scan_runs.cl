@@ -11,21 +11,25 @@
  *   1. staging: dt (bias, softplus), dt log2(e) (or, Mamba-2, exp(dt A)) and
  *      dt u for every (step, channel) and the block's B and C rows go to local
  *      memory, from registers loaded during the previous block (so global
- *      latency hides behind a block of math); the next block's loads are issued.
+ *      latency hides behind a block of math); the next block's loads are issued
+ *      (rows past L read row L-1 and are zeroed: no branch around a load).
  *      Neighbouring work-items stage neighbouring channels: u, delta, z and y
  *      are read and written along the contiguous (h, p) axis.
  *   -- barrier 1
- *   2. each work-item scans its run from a zero state in registers, keeping
- *      the decays exp2(dt log2(e) A) (computed once) and dt u B; it publishes
- *      the run's aggregate (decay product P, end state E) in local memory.
+ *   2. each work-item scans its run from a zero state in registers (the decays
+ *      exp2(dt log2(e) A) computed once), forming for each step k its y term
+ *      from the zero start, sum_n C hl, and the weights C cum, where cum is
+ *      the decay product since the run's start: the true state is
+ *      hl + cum h_in, so y_k = sum_n C hl + sum_n (C cum) h_in. It publishes
+ *      the run's aggregate (decay product P = cum at the end, end state E).
  *   -- barrier 2
  *   3. every work-item folds the aggregates of its channel's runs 0 .. R-1
  *      onto the carried state with (P1, E1) o (P2, E2) = (P1 P2, P2 E1 + E2),
- *      taking its own run's true start state on the way and the next block's
- *      carry at the end (all work-items of a state slice compute the same
- *      carry in the same order, so no extra exchange is needed); it replays its
- *      run from that start state and writes the run's y partial sums (over its
- *      NPT states) to local memory.
+ *      taking its own run's true start state h_in on the way and the next
+ *      block's carry at the end (all work-items of a state slice compute the
+ *      same carry in the same order, so no exchange is needed); y's partial
+ *      sums over its NPT states are then one dot product per step (no replay
+ *      of the run), written to local memory.
  *   -- barrier 3
  *   4. each staged (step, channel) sums the NL partials, adds D u, gates with
  *      silu(z) and writes y.
@@ -69,32 +73,28 @@
 #define YSN (TC * YST + 1)
 #define EPT ((TC * CH + WG - 1) / WG)   /* staged (step, channel) pairs per work-item */
 #define EBC ((TC * NPAD + WG - 1) / WG) /* staged B (and C) values per work-item */
-/* Keep the run's decays and dt u B in registers for the replay when they fit. */
-#define STORE (TR * NPT <= 32)
 #define NP (A_SCALAR ? 1 : NPT)
 #define PSTR (A_SCALAR ? 1 : NPAD)
 #define LOG2E 1.4426950408889634f
 
-/* Issues the global loads of block t0 into this work-item's staging registers. */
+/* Issues the global loads of block t0 into this work-item's staging registers.
+ * Rows past L (and padding states past N) read a clamped, valid address and are
+ * zeroed by the staging: no branch around a load. */
 #define SCAN_LOAD_BLOCK(t0)                                                              \
     do {                                                                                 \
         _Pragma("unroll") for (int i_ = 0; i_ < EPT; i_++)                               \
         {                                                                                \
-            long tt_ = (t0) + e_t[i_];                                                   \
-            int ok_ = e_ok[i_] && tt_ < L;                                               \
-            long row_ = b * L + tt_;                                                     \
-            r_u[i_] = ok_ ? u[row_ * HP + e_c[i_]] : 0.0f;                               \
-            r_dt[i_] = ok_ ? delta[row_ * H + e_h[i_]] : 0.0f;                           \
-            r_z[i_] = ok_ && z ? z[row_ * HP + e_c[i_]] : 0.0f;                          \
+            int t_ = min((t0) + e_t[i_], Lm1);                                           \
+            long ux_ = e_u0[i_] + (long)t_ * HP;                                         \
+            r_u[i_] = u[ux_];                                                            \
+            r_dt[i_] = delta[e_d0[i_] + (long)t_ * H];                                   \
+            r_z[i_] = z ? z[ux_] : 0.0f;                                                 \
         }                                                                                \
         _Pragma("unroll") for (int i_ = 0; i_ < EBC; i_++)                               \
         {                                                                                \
-            int e_ = lid + i_ * WG, t_ = e_ / NPAD, n_ = e_ % NPAD;                      \
-            long t2_ = (t0) + t_;                                                        \
-            int ok_ = e_ < TC * NPAD && t2_ < L && n_ < N;                               \
-            long at_ = ((b * L + t2_) * G + g) * N + n_;                                 \
-            r_B[i_] = ok_ ? Bm[at_] : 0.0f;                                              \
-            r_C[i_] = ok_ ? Cm[at_] : 0.0f;                                              \
+            long at_ = bc0 + (long)min((t0) + bc_t + i_ * (WG / NPAD), Lm1) * GN;        \
+            r_B[i_] = Bm[at_];                                                           \
+            r_C[i_] = Cm[at_];                                                           \
         }                                                                                \
     } while (0)
 
@@ -104,28 +104,33 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
           __global const float *Bm, long b_off, __global const float *Cm, long c_off,
           __global const float *Dsk, long dk_off, __global const float *z, long z_off,
           __global const float *dbias, long db_off, __global const float *st, long st_off,
-          __global float *so, long so_off, long L, int H, int P, int G, int N, int softplus)
+          __global float *so, long so_off, int L, int H, int P, int G, int N, int softplus)
 {
-    __local float s_x[CH * TCP], s_dtu[CH * TCP];
-    __local float s_B[TC * BSTR], s_C[TC * BSTR];
-    __local float s_P[CH * R * PSTR], s_E[CH * R * NPAD];
+    /* 16-byte aligned so a run's consecutive reads can be vector loads. */
+    __local float s_x[CH * TCP] __attribute__((aligned(16)));
+    __local float s_dtu[CH * TCP] __attribute__((aligned(16)));
+    __local float s_B[TC * BSTR] __attribute__((aligned(16)));
+    __local float s_C[TC * BSTR] __attribute__((aligned(16)));
+    __local float s_P[CH * R * PSTR] __attribute__((aligned(16)));
+    __local float s_E[CH * R * NPAD] __attribute__((aligned(16)));
     __local float s_y[NL * YSN];
 
-    const int lid = get_local_id(0);
-    const int cc = lid / WPC, q = lid % WPC, nl = q % NL, r = q / NL;
+    /* Unsigned, so the divisions by the (power of two) layout constants are shifts. */
+    const uint lid = get_local_id(0);
+    const int cc = lid / WPC, nl = lid % NL, r = lid % WPC / NL;
     const int HP = H * P, hpg = HP / G;
-    const long b = get_group_id(2);
-    const int g = get_group_id(1);
-    const int tile0 = get_group_id(0) * CH;
-    const int c0 = g * hpg + tile0;
+    const long b = get_group_id(2), bL = b * L;
+    const int Lm1 = L - 1, GN = G * N;
     y += y_off;
     u += u_off;
     delta += d_off;
-    A += a_off;
     Bm += b_off;
     Cm += c_off;
     if (z)
         z += z_off;
+    const int g = get_group_id(1);
+    const int tile0 = get_group_id(0) * CH;
+    const int c0 = g * hpg + tile0;
 
     /* This work-item's channel and states. */
     const int my_ok = tile0 + cc < hpg;
@@ -136,94 +141,98 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
         int n = nl * NPT + i;
         int ok = my_ok && n < N;
         carry[i] = ok && st ? st[st_off + (b * HP + my_c) * N + n] : 0.0f;
-        a2[i] = !A_SCALAR && ok ? A[(long)my_h * N + n] : 0.0f; /* staged dt has log2 e */
+        /* The staged dt already carries log2(e). */
+        a2[i] = !A_SCALAR && ok ? A[a_off + (long)my_h * N + n] : 0.0f;
     }
 
     /* The (step, channel) pairs this work-item stages and outputs, fixed for all
-     * blocks: pair e = lid + i * WG is step e / CH of channel e % CH. */
+     * blocks: pair e = lid + i * WG is step e / CH of channel e % CH. Channels
+     * past the group's end are clamped to a valid one and never written. */
     int e_t[EPT], e_cc[EPT], e_c[EPT], e_h[EPT], e_ok[EPT];
+    long e_u0[EPT], e_d0[EPT]; /* elements of step 0 in [B, L, HP] and in delta */
     float e_bias[EPT], e_D[EPT], e_A[EPT];
     #pragma unroll
     for (int i = 0; i < EPT; i++) {
-        int e = lid + i * WG;
+        uint e = lid + i * WG;
         e_t[i] = e / CH;
         e_cc[i] = e % CH;
         e_ok[i] = e < TC * CH && tile0 + e_cc[i] < hpg;
-        e_c[i] = c0 + e_cc[i];
-        e_h[i] = (e_ok[i] ? e_c[i] : c0) / P;
+        e_c[i] = e_ok[i] ? c0 + e_cc[i] : c0;
+        e_h[i] = e_c[i] / P;
+        e_u0[i] = bL * HP + e_c[i];
+        e_d0[i] = bL * H + e_h[i];
         e_bias[i] = dbias ? dbias[db_off + e_h[i]] : 0.0f;
         e_D[i] = Dsk ? Dsk[dk_off + e_h[i]] : 0.0f;
-        e_A[i] = A_SCALAR ? A[e_h[i]] * LOG2E : 0.0f;
+        e_A[i] = A_SCALAR ? A[a_off + e_h[i]] * LOG2E : 0.0f;
     }
+    /* The B and C values this work-item stages: state bc_n of steps bc_t + i *
+     * (WG / NPAD) (WG is a multiple of NPAD). */
+    const int bc_t = lid / NPAD, bc_nraw = lid % NPAD;
+    const long bc0 = (bL * G + g) * N + min(bc_nraw, N - 1);
 
     float r_u[EPT], r_dt[EPT], r_z[EPT], r_B[EBC], r_C[EBC];
     SCAN_LOAD_BLOCK(0);
-    for (long t0 = 0; t0 < L; t0 += TC) {
+    for (int t0 = 0; t0 < L; t0 += TC) {
         /* 1. Staging. Steps past L are identity steps (decay 1, input 0). */
         float z_cur[EPT], du_cur[EPT];
         #pragma unroll
         for (int i = 0; i < EPT; i++) {
             int ok = e_ok[i] && t0 + e_t[i] < L;
-            float x = A_SCALAR ? 1.0f : 0.0f, dtu = 0.0f, du = 0.0f;
-            if (ok) {
-                float dt = r_dt[i] + e_bias[i];
-                if (softplus)
-                    dt = softplus_f32(dt);
-                x = A_SCALAR ? exp2(dt * e_A[i]) : dt * LOG2E;
-                dtu = dt * r_u[i];
-                du = e_D[i] * r_u[i];
-            }
+            float dt = r_dt[i] + e_bias[i];
+            if (softplus)
+                dt = softplus_f32(dt);
+            dt = ok ? dt : 0.0f;
+            float x = A_SCALAR ? exp2(dt * e_A[i]) : dt * LOG2E;
             if (lid + i * WG < TC * CH) {
                 s_x[e_cc[i] * TCP + e_t[i]] = x;
-                s_dtu[e_cc[i] * TCP + e_t[i]] = dtu;
+                s_dtu[e_cc[i] * TCP + e_t[i]] = ok ? dt * r_u[i] : 0.0f;
             }
-            du_cur[i] = du;
+            du_cur[i] = e_D[i] * r_u[i];
             z_cur[i] = r_z[i];
         }
         #pragma unroll
         for (int i = 0; i < EBC; i++) {
-            int e = lid + i * WG;
-            if (e < TC * NPAD) {
-                s_B[(e / NPAD) * BSTR + e % NPAD] = r_B[i];
-                s_C[(e / NPAD) * BSTR + e % NPAD] = r_C[i];
+            int t = bc_t + i * (WG / NPAD);
+            if (t < TC) {
+                int keep = t0 + t < L && bc_nraw < N;
+                s_B[t * BSTR + bc_nraw] = keep ? r_B[i] : 0.0f;
+                s_C[t * BSTR + bc_nraw] = keep ? r_C[i] : 0.0f;
             }
         }
         if (t0 + TC < L)
             SCAN_LOAD_BLOCK(t0 + TC); /* in flight during this block's math */
         barrier(CLK_LOCAL_MEM_FENCE);
 
-        /* 2. The run from a zero state. */
-        float ax[TR], dtu[TR];
-        #pragma unroll
-        for (int k = 0; k < TR; k++) {
-            ax[k] = s_x[cc * TCP + r * TR + k];
-            dtu[k] = s_dtu[cc * TCP + r * TR + k];
-        }
-        float hl[NPT], Pr[NP];
-        float av[STORE ? TR : 1][STORE ? NPT : 1], bv[STORE ? TR : 1][STORE ? NPT : 1];
+        /* 2. The run from a zero state. With cum the decay product since the
+         * run's start, the true state is h = hl + cum * h_in, so
+         *   y_k = sum_n C hl  +  sum_n (C cum) h_in:
+         * the first term and the weights C cum are formed now, and once h_in is
+         * known (step 3) y is a dot product; nothing of the run is replayed. */
+        float hl[NPT], cum[NP], w[TR][NPT], yl[TR];
         #pragma unroll
         for (int i = 0; i < NPT; i++)
             hl[i] = 0.0f;
         #pragma unroll
         for (int i = 0; i < NP; i++)
-            Pr[i] = 1.0f;
+            cum[i] = 1.0f;
         #pragma unroll
         for (int k = 0; k < TR; k++) {
+            float ax = s_x[cc * TCP + r * TR + k], dtu = s_dtu[cc * TCP + r * TR + k];
             int row = (r * TR + k) * BSTR + nl * NPT;
+            float yk = 0.0f;
+            if (A_SCALAR)
+                cum[0] *= ax;
             #pragma unroll
             for (int i = 0; i < NPT; i++) {
-                float da = A_SCALAR ? ax[k] : exp2(ax[k] * a2[i]);
-                float bb = dtu[k] * s_B[row + i];
-                if (STORE) {
-                    av[STORE ? k : 0][STORE ? i : 0] = da;
-                    bv[STORE ? k : 0][STORE ? i : 0] = bb;
-                }
-                hl[i] = fma(da, hl[i], bb);
+                float da = A_SCALAR ? ax : exp2(ax * a2[i]);
+                float cv = s_C[row + i];
+                hl[i] = fma(da, hl[i], dtu * s_B[row + i]);
                 if (!A_SCALAR)
-                    Pr[A_SCALAR ? 0 : i] *= da;
+                    cum[A_SCALAR ? 0 : i] *= da;
+                w[k][i] = cv * cum[A_SCALAR ? 0 : i];
+                yk = fma(cv, hl[i], yk);
             }
-            if (A_SCALAR)
-                Pr[0] *= ax[k];
+            yl[k] = yk;
         }
         const int agg = cc * R + r;
         #pragma unroll
@@ -231,15 +240,15 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
             s_E[agg * NPAD + nl * NPT + i] = hl[i];
         if (A_SCALAR) {
             if (nl == 0)
-                s_P[agg] = Pr[0];
+                s_P[agg] = cum[0];
         } else {
             #pragma unroll
             for (int i = 0; i < NP; i++)
-                s_P[agg * PSTR + nl * NPT + i] = Pr[i];
+                s_P[agg * PSTR + nl * NPT + i] = cum[i];
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 
-        /* 3. Start state of this run, carry of the next block, replay. */
+        /* 3. Start state of this run and carry of the next block; y partials. */
         float hin[NPT];
         #pragma unroll
         for (int i = 0; i < NPT; i++)
@@ -256,43 +265,27 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
                 carry[i] = fma(pj, carry[i], ej);
             }
         }
-        float yp[TR];
         #pragma unroll
         for (int k = 0; k < TR; k++) {
-            int row = (r * TR + k) * BSTR + nl * NPT;
-            float yv = 0.0f;
+            float yv = yl[k];
             #pragma unroll
-            for (int i = 0; i < NPT; i++) {
-                float da, bb;
-                if (STORE) {
-                    da = av[STORE ? k : 0][STORE ? i : 0];
-                    bb = bv[STORE ? k : 0][STORE ? i : 0];
-                } else {
-                    da = A_SCALAR ? ax[k] : exp2(ax[k] * a2[i]);
-                    bb = dtu[k] * s_B[row + i];
-                }
-                hin[i] = fma(da, hin[i], bb);
-                yv = fma(hin[i], s_C[row + i], yv);
-            }
-            yp[k] = yv;
+            for (int i = 0; i < NPT; i++)
+                yv = fma(w[k][i], hin[i], yv);
+            s_y[nl * YSN + (r * TR + k) * YST + cc] = yv;
         }
-        #pragma unroll
-        for (int k = 0; k < TR; k++)
-            s_y[nl * YSN + (r * TR + k) * YST + cc] = yp[k];
         barrier(CLK_LOCAL_MEM_FENCE);
 
         /* 4. y for the staged pairs. */
         #pragma unroll
         for (int i = 0; i < EPT; i++) {
-            long tt = t0 + e_t[i];
+            int tt = t0 + e_t[i];
             if (e_ok[i] && tt < L) {
                 float s = 0.0f;
                 #pragma unroll
                 for (int j = 0; j < NL; j++)
                     s += s_y[j * YSN + e_t[i] * YST + e_cc[i]];
                 float yv = s + du_cur[i];
-                long idx = (b * L + tt) * HP + e_c[i];
-                y[idx] = z ? yv * silu_f32(z_cur[i]) : yv;
+                y[e_u0[i] + (long)tt * HP] = z ? yv * silu_f32(z_cur[i]) : yv;
             }
         }
     }

@@ -7,6 +7,7 @@
 #include "ocl.h"
 #include "ocl_api.h"
 
+#define CL_DEVICE_REGISTERS_PER_BLOCK_NV_ 0x4002
 #define CL_DEVICE_WARP_SIZE_NV_ 0x4003
 #define CL_DEVICE_WAVEFRONT_WIDTH_AMD_ 0x4043
 
@@ -92,6 +93,18 @@ static int device_facts(ssmrt_ocl_device *dev)
 
     char *exts = device_extensions(d);
     dev->has_fp16 = exts && has_extension(exts, "cl_khr_fp16");
+    /* NVIDIA's compiler takes -cl-nv-maxrregcount (kernels that must keep several
+     * work-groups per SM ask for it); the register file size bounds the request. */
+    dev->nv_registers = 0;
+    if (exts && has_extension(exts, "cl_nv_compiler_options")) {
+        cl_uint regs = 0;
+        if (!has_extension(exts, "cl_nv_device_attribute_query") ||
+            clGetDeviceInfo(d, CL_DEVICE_REGISTERS_PER_BLOCK_NV_, sizeof regs, &regs, NULL) !=
+                CL_SUCCESS ||
+            regs == 0)
+            regs = 65536;
+        dev->nv_registers = regs;
+    }
     /* Sub-group functions are OpenCL C 2.0 (with cl_khr_subgroups); compile with
      * -cl-std=CL2.0 only where the compiler reports 2.0 or later. */
     dev->has_subgroups = exts && dev->c_version >= 200 && has_extension(exts, "cl_khr_subgroups");

@@ -39,18 +39,34 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
     for (size_t i = 0; i < sizeof k_layouts / sizeof k_layouts[0] && !l; i++)
         if (s->N <= k_layouts[i].max_n)
             l = &k_layouts[i];
-    if (!l)
+    /* Step indices are 32-bit in the kernel, with a block of headroom. */
+    if (!l || s->L > INT32_MAX - 1024)
         return SSMRT_OK;
     /* A quarter of local memory stays with the compiler (a kernel asking for all
      * of it fails to launch on NVIDIA). */
     if (runs_local_bytes(l, s->a_scalar) > dev->local_mem / 4 * 3 || dev->max_wg < RUNS_WG)
         return SSMRT_OK;
-    char defs[128];
-    snprintf(defs, sizeof defs, "-DNPT=%d -DNL=%d -DR=%d -DTR=%d -DCH=%d -DA_SCALAR=%d",
-             l->npt, l->nl, l->r, l->tr, l->ch, s->a_scalar);
-    ssmrt_ocl_kernel *k = ssmrt_ocl_kernel_get(dev, "scan_runs", defs, "scan_runs");
-    if (!k)
-        return SSMRT_ERR_BACKEND;
+    /* On NVIDIA, room for two work-groups per SM: left alone, the compiler spends
+     * ~130-180 registers on this kernel (one group of 8 warps per SM, measured
+     * with ptxas on the LLVM NVPTX output) and the scan becomes latency-bound. */
+    char defs[160];
+    ssmrt_ocl_kernel *k = NULL;
+    for (int capped = dev->nv_registers >= 2 * RUNS_WG * 64; !k; capped = 0) {
+        unsigned cap = dev->nv_registers / (2 * RUNS_WG);
+        char regs[48] = "";
+        if (capped)
+            snprintf(regs, sizeof regs, " -cl-nv-maxrregcount %u", cap > 255 ? 255 : cap);
+        snprintf(defs, sizeof defs, "-DNPT=%d -DNL=%d -DR=%d -DTR=%d -DCH=%d -DA_SCALAR=%d%s",
+                 l->npt, l->nl, l->r, l->tr, l->ch, s->a_scalar, regs);
+        k = ssmrt_ocl_kernel_get(dev, "scan_runs", defs, "scan_runs");
+        if (!k && !capped)
+            return SSMRT_ERR_BACKEND;
+        if (!k) { /* a driver that lists the extension but refuses the option */
+            SSMRT_OCL_LOG(SSMRT_LOG_WARN, "opencl: %s: scan_runs does not build with '%s'; "
+                          "building it without", dev->name, regs);
+            dev->nv_registers = 0;
+        }
+    }
     if (k->max_wg < RUNS_WG)
         return SSMRT_OK; /* registers: the driver cannot run 256 of these together */
 
@@ -62,7 +78,7 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
     for (uint32_t i = SSMRT_SCAN_U; i <= SSMRT_SCAN_STATE; i++)
         ssmrt_ocl_arg_tensor(&a, ssmrt_ocl_scan_src(op, i)); /* u .. state, in index order */
     ssmrt_ocl_arg_tensor(&a, so);
-    ssmrt_ocl_arg_i64(&a, s->L);
+    ssmrt_ocl_arg_i32(&a, (int32_t)s->L);
     ssmrt_ocl_arg_i32(&a, (int32_t)s->H);
     ssmrt_ocl_arg_i32(&a, (int32_t)s->P);
     ssmrt_ocl_arg_i32(&a, (int32_t)s->G);
