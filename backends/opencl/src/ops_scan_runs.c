@@ -5,18 +5,26 @@
 #include "ops_scan.h"
 
 /* Work-items per channel = nl * r (state slices x runs), ch channels per group of
- * 256. Every layout's work-group is 256; runs of tr steps, blocks of r * tr. Up
- * to N = 16 a channel gets 64 work-items (131K work-items at 2048 channels) and
- * blocks of 64-128 steps; larger N shortens the block so B and C rows of the
- * block fit in local memory. */
+ * 256. Every layout's work-group is 256; runs of tr steps, blocks of r * tr;
+ * larger N shortens the block so B and C rows of the block fit in local memory.
+ *
+ * Per state-step, the cost beyond the recurrence itself is the fold over the r
+ * runs (r / tr) and staging B and C (shared by the ch channels of a group). For
+ * N = 16 the first row (4 runs, 8 channels: about 16% fewer instructions than
+ * the second, counted in the PTX) is used when its groups give every compute
+ * unit at least one, e.g. 256 groups for the 2048 channels of Mamba-1's D =
+ * 2048 on an H100's 132 SMs; with fewer channels the second (64 work-items per
+ * channel, twice the groups) keeps the device filled. */
 typedef struct runs_layout {
     int max_n, npt, nl, r, tr, ch;
 } runs_layout;
 
 static const runs_layout k_layouts[] = {
-    {1, 1, 1, 32, 4, 8},  {2, 1, 2, 16, 8, 8},  {4, 2, 2, 16, 8, 8},  {8, 2, 4, 16, 8, 4},
-    {16, 2, 8, 8, 8, 4},  {32, 4, 8, 4, 8, 8},  {64, 4, 16, 4, 4, 4}, {128, 4, 32, 4, 4, 2},
+    {1, 1, 1, 32, 4, 8},  {2, 1, 2, 16, 8, 8}, {4, 2, 2, 16, 8, 8},  {8, 2, 4, 16, 8, 4},
+    {16, 2, 8, 4, 8, 8},  {16, 2, 8, 8, 8, 4}, {32, 4, 8, 4, 8, 8},  {64, 4, 16, 4, 4, 4},
+    {128, 4, 32, 4, 4, 2},
 };
+#define N_LAYOUTS (sizeof k_layouts / sizeof k_layouts[0])
 
 #define RUNS_WG 256
 
@@ -36,9 +44,14 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
 {
     *done = 0;
     const runs_layout *l = NULL;
-    for (size_t i = 0; i < sizeof k_layouts / sizeof k_layouts[0] && !l; i++)
-        if (s->N <= k_layouts[i].max_n)
-            l = &k_layouts[i];
+    int64_t hpg = s->H * s->P / s->G;
+    for (size_t i = 0; i < N_LAYOUTS && !l; i++) {
+        l = s->N <= k_layouts[i].max_n ? &k_layouts[i] : NULL;
+        int64_t groups = (hpg + (l ? l->ch : 1) - 1) / (l ? l->ch : 1) * s->G * s->B;
+        if (l && i + 1 < N_LAYOUTS && k_layouts[i + 1].max_n == l->max_n &&
+            groups < (int64_t)dev->compute_units)
+            l = NULL; /* too few groups: the next row, with fewer channels each */
+    }
     /* Step indices are 32-bit in the kernel, with a block of headroom. */
     if (!l || s->L > INT32_MAX - 1024)
         return SSMRT_OK;
@@ -84,7 +97,6 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
     ssmrt_ocl_arg_i32(&a, (int32_t)s->G);
     ssmrt_ocl_arg_i32(&a, (int32_t)s->N);
     ssmrt_ocl_arg_i32(&a, op->params.scan.delta_softplus);
-    int64_t hpg = s->H * s->P / s->G;
     size_t global[3] = {(size_t)((hpg + l->ch - 1) / l->ch) * RUNS_WG, (size_t)s->G,
                         (size_t)s->B};
     size_t local[3] = {RUNS_WG, 1, 1};
