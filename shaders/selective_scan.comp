@@ -129,7 +129,7 @@ void main() {
     uint HP = pc.H * pc.P;
     bool f_s0 = (pc.flags & F_S0) != 0u, f_bias = (pc.flags & F_BIAS) != 0u;
     bool f_sp = (pc.flags & F_SOFTPLUS) != 0u;
-    bool f_z = (pc.flags & F_Z) != 0u, f_d = (pc.flags & F_D) != 0u;
+    bool f_d = (pc.flags & F_D) != 0u; // z presence is ZS (a constant: no z registers without it)
     uint nblk = (pc.L + TB - 1u) / TB;
 
     for (uint grp = gl_WorkGroupID.x; grp < ngrp; grp += gl_NumWorkGroups.x) {
@@ -182,7 +182,7 @@ void main() {
             if (j < TB && slive && j < pc.L) {
                 pf[r].d = delta[du0 + j * pc.H];
                 pf[r].u = u[pc.off_u + uu0 + j * HP];
-                if (f_z) pf[r].z = z[pc.off_z + uu0 + j * HP];
+                if (ZS != 0u) pf[r].z = z[pc.off_z + uu0 + j * HP];
             }
         }
         vec4 pfb[SB], pfc[SB];
@@ -215,7 +215,7 @@ void main() {
                 if (slive && t < pc.L) {
                     pf[r].d = delta[du0 + t * pc.H];
                     pf[r].u = u[pc.off_u + uu0 + t * HP];
-                    if (f_z) pf[r].z = z[pc.off_z + uu0 + t * HP];
+                    if (ZS != 0u) pf[r].z = z[pc.off_z + uu0 + t * HP];
                 }
             }
             if (STAGE != 0u)
