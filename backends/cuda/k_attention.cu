@@ -40,6 +40,7 @@ template <int DP> static constexpr size_t fa_smem_bytes() {
 
 template <int DP>
 __global__ void __launch_bounds__(FA_THREADS) flash_attn_kernel(const attn_args a) {
+    cuda_pdl_enter();
     extern __shared__ __align__(16) float smem[];
     float *Qs = smem;                      /* [BQ][DP+4] */
     float *Ks = Qs + FA_BQ * (DP + 4);     /* [BK][DP+4] */
@@ -199,6 +200,7 @@ template <int DP>
 __global__ void __launch_bounds__(DEC_WARPS * 32)
     decode_attn_kernel(const attn_args a, int nsplit, int64_t keys_per_split, int row_chunks,
                        float *__restrict__ part) {
+    cuda_pdl_enter();
     constexpr int NK = DP / 32;
     __shared__ float sm_m[DEC_WARPS][DEC_ROWS], sm_l[DEC_WARPS][DEC_ROWS];
     __shared__ float sm_o[DEC_WARPS][DEC_ROWS][DP];
@@ -288,6 +290,7 @@ __global__ void __launch_bounds__(DEC_WARPS * 32)
 /* y[b, hq, :] = sum_s 2^(m_s - M) o_s / sum_s 2^(m_s - M) l_s */
 __global__ void decode_merge_kernel(const float *__restrict__ part, float *__restrict__ y, int nsplit,
                                     int dp, int64_t Dv) {
+    cuda_pdl_enter();
     const float *pp = part + (int64_t)blockIdx.x * nsplit * (dp + 2);
     float M = -INFINITY;
     for (int s = 0; s < nsplit; s++) M = fmaxf(M, pp[s * (dp + 2)]);
@@ -330,7 +333,7 @@ template <int DP> static int launch_flash(cuda_device *dev, const attn_args &a) 
                           "device has %zu",
                           (long long)(a.Dh > a.Dv ? a.Dh : a.Dv), bytes, dev->smem_optin);
     dim3 grid((unsigned)((a.Lq + FA_BQ - 1) / FA_BQ), (unsigned)a.Hq, (unsigned)a.B);
-    flash_attn_kernel<DP><<<grid, FA_THREADS, bytes, dev->stream>>>(a);
+    cuda_launch(dev, flash_attn_kernel<DP>, grid, FA_THREADS, bytes, a);
     return CUDA_LAUNCH_CHECK("attention");
 }
 
@@ -356,11 +359,11 @@ template <int DP> static int launch_decode(cuda_device *dev, const attn_args &a)
                           (long long)a.B, (long long)a.Hq);
     dim3 grid((unsigned)nsplit, (unsigned)(a.Hk * row_chunks), (unsigned)a.B);
     float *part = (float *)dev->attn_scratch;
-    decode_attn_kernel<DP><<<grid, DEC_WARPS * 32, 0, dev->stream>>>(a, (int)nsplit, per,
+    cuda_launch(dev, decode_attn_kernel<DP>, grid, DEC_WARPS * 32, 0, a, (int)nsplit, per,
                                                                      (int)row_chunks, part);
     int rc = CUDA_LAUNCH_CHECK("attention: decode");
     if (rc || nsplit == 1) return rc;
-    decode_merge_kernel<<<(unsigned)(a.B * a.Hq), 128, 0, dev->stream>>>(part, a.y, (int)nsplit, DP,
+    cuda_launch(dev, decode_merge_kernel, (unsigned)(a.B * a.Hq), 128, 0, part, a.y, (int)nsplit, DP,
                                                                           a.Dv);
     return CUDA_LAUNCH_CHECK("attention: decode merge");
 }

@@ -23,6 +23,7 @@ __global__ void conv1d_kernel(const float *__restrict__ x, const float *__restri
                               const float *__restrict__ bias, const float *__restrict__ st,
                               float *__restrict__ y, int64_t B, int64_t L, int64_t D, int64_t W,
                               int silu) {
+    cuda_pdl_enter();
     int64_t n = B * L * D;
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
@@ -39,6 +40,7 @@ __global__ void conv1d_kernel(const float *__restrict__ x, const float *__restri
  * input state. Launched after conv1d_kernel, which reads the old state. */
 __global__ void conv1d_state_kernel(const float *__restrict__ x, const float *st, float *st_out,
                                     int64_t B, int64_t L, int64_t D, int64_t W) {
+    cuda_pdl_enter();
     int64_t n = B * D;
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
@@ -58,13 +60,13 @@ int cuda_op_conv1d_causal(cuda_device *dev, const ssmrt_op *op) {
     const float *st = cuda_opt_f32(op, SSMRT_CONV_STATE);
     int64_t n = cd.B * cd.L * cd.D;
     if (n > 0) {
-        conv1d_kernel<<<cuda_grid_for(n, 256), 256, 0, dev->stream>>>(
+        cuda_launch(dev, conv1d_kernel, cuda_grid_for(n, 256), 256, 0,
             x, w, bias, st, (float *)cuda_desc_ptr(&op->dst[0]), cd.B, cd.L, cd.D, cd.W,
             op->params.conv.silu);
         if ((rc = CUDA_LAUNCH_CHECK("conv1d_causal"))) return rc;
     }
     if (cuda_has_dst(op, 1) && cd.W > 1 && cd.B * cd.D > 0) {
-        conv1d_state_kernel<<<cuda_grid_for(cd.B * cd.D, 256), 256, 0, dev->stream>>>(
+        cuda_launch(dev, conv1d_state_kernel, cuda_grid_for(cd.B * cd.D, 256), 256, 0,
             x, st, (float *)cuda_desc_ptr(&op->dst[1]), cd.B, cd.L, cd.D, cd.W);
         rc = CUDA_LAUNCH_CHECK("conv1d_causal: state");
     }
@@ -85,6 +87,7 @@ enum { CL_TD = 32, CL_TL = 32, CL_TJ = 32, CL_THREADS = 256 };
 __global__ void __launch_bounds__(CL_THREADS)
     conv_long_kernel(const float *__restrict__ x, const float *__restrict__ k, float *__restrict__ y,
                      int64_t L, int64_t D, int64_t Lk) {
+    cuda_pdl_enter();
     __shared__ float ks[CL_TJ][CL_TD + 1];
     __shared__ float xs[CL_TL + CL_TJ - 1][CL_TD];
     int tid = threadIdx.x, dd = tid % CL_TD, ly = tid / CL_TD; /* ly in 0..7 */
@@ -130,7 +133,7 @@ int cuda_op_conv_long(cuda_device *dev, const ssmrt_op *op) {
         return cuda_error(SSMRT_ERR_SHAPE, "cuda: conv_long: [%lld, %lld, %lld] exceeds the grid",
                           (long long)B, (long long)L, (long long)D);
     dim3 grid((unsigned)gx, (unsigned)gy, (unsigned)B);
-    conv_long_kernel<<<grid, CL_THREADS, 0, dev->stream>>>(
+    cuda_launch(dev, conv_long_kernel, grid, CL_THREADS, 0,
         (const float *)cuda_desc_ptr(&op->src[0]), (const float *)cuda_desc_ptr(&op->src[1]),
         (float *)cuda_desc_ptr(&op->dst[0]), L, D, Lk);
     return CUDA_LAUNCH_CHECK("conv_long");

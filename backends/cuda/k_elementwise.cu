@@ -60,6 +60,7 @@ template <> __device__ __forceinline__ int32_t convert<int32_t, int32_t>(int32_t
 template <typename TS, typename TD>
 __global__ void copy_kernel(const TS *__restrict__ src, TD *__restrict__ dst, int64_t n,
                             copy_view sv, copy_view dv, int contiguous) {
+    cuda_pdl_enter();
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
         int64_t so = contiguous ? i : view_offset(sv, i);
@@ -88,7 +89,7 @@ static int view_contiguous(const copy_view *v) {
 template <typename TS, typename TD>
 static void launch_copy(cuda_device *dev, const void *s, void *d, int64_t n, const copy_view &sv,
                         const copy_view &dv, int contiguous) {
-    copy_kernel<TS, TD><<<cuda_grid_for(n, 256), 256, 0, dev->stream>>>(
+    cuda_launch(dev, copy_kernel<TS, TD>, cuda_grid_for(n, 256), 256, 0,
         (const TS *)s, (TD *)d, n, sv, dv, contiguous);
 }
 
@@ -142,6 +143,7 @@ typedef struct bcast {
 template <bool MUL, int MODE>
 __global__ void binary_kernel(const float *__restrict__ a, const float *__restrict__ b,
                               float *__restrict__ y, int64_t n, bcast bc) {
+    cuda_pdl_enter();
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
         int64_t j;
@@ -170,10 +172,10 @@ static void launch_binary(cuda_device *dev, int mode, const float *a, const floa
                           int64_t n, const bcast &bc) {
     unsigned g = cuda_grid_for(n, 256);
     switch (mode) {
-    case 0: binary_kernel<MUL, 0><<<g, 256, 0, dev->stream>>>(a, b, y, n, bc); break;
-    case 1: binary_kernel<MUL, 1><<<g, 256, 0, dev->stream>>>(a, b, y, n, bc); break;
-    case 2: binary_kernel<MUL, 2><<<g, 256, 0, dev->stream>>>(a, b, y, n, bc); break;
-    default: binary_kernel<MUL, 3><<<g, 256, 0, dev->stream>>>(a, b, y, n, bc); break;
+    case 0: cuda_launch(dev, binary_kernel<MUL, 0>, g, 256, 0, a, b, y, n, bc); break;
+    case 1: cuda_launch(dev, binary_kernel<MUL, 1>, g, 256, 0, a, b, y, n, bc); break;
+    case 2: cuda_launch(dev, binary_kernel<MUL, 2>, g, 256, 0, a, b, y, n, bc); break;
+    default: cuda_launch(dev, binary_kernel<MUL, 3>, g, 256, 0, a, b, y, n, bc); break;
     }
 }
 
@@ -219,6 +221,7 @@ template <int KIND> __device__ __forceinline__ float unary_apply(float x, float 
 template <int KIND>
 __global__ void unary_kernel(const float *__restrict__ x, float *__restrict__ y, int64_t n,
                              float alpha, float beta) {
+    cuda_pdl_enter();
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x)
         y[i] = unary_apply<KIND>(x[i], alpha, beta);
@@ -232,14 +235,13 @@ int cuda_op_unary(cuda_device *dev, const ssmrt_op *op) {
     float *y = (float *)cuda_desc_ptr(&op->dst[0]);
     float alpha = op->params.scale.alpha, beta = op->params.scale.beta;
     unsigned g = cuda_grid_for(n, 256);
-    cudaStream_t s = dev->stream;
     switch (op->kind) {
-    case SSMRT_OP_SCALE: unary_kernel<SSMRT_OP_SCALE><<<g, 256, 0, s>>>(x, y, n, alpha, beta); break;
-    case SSMRT_OP_SILU: unary_kernel<SSMRT_OP_SILU><<<g, 256, 0, s>>>(x, y, n, alpha, beta); break;
-    case SSMRT_OP_SIGMOID: unary_kernel<SSMRT_OP_SIGMOID><<<g, 256, 0, s>>>(x, y, n, alpha, beta); break;
-    case SSMRT_OP_SOFTPLUS: unary_kernel<SSMRT_OP_SOFTPLUS><<<g, 256, 0, s>>>(x, y, n, alpha, beta); break;
-    case SSMRT_OP_GELU: unary_kernel<SSMRT_OP_GELU><<<g, 256, 0, s>>>(x, y, n, alpha, beta); break;
-    case SSMRT_OP_EXP: unary_kernel<SSMRT_OP_EXP><<<g, 256, 0, s>>>(x, y, n, alpha, beta); break;
+    case SSMRT_OP_SCALE: cuda_launch(dev, unary_kernel<SSMRT_OP_SCALE>, g, 256, 0, x, y, n, alpha, beta); break;
+    case SSMRT_OP_SILU: cuda_launch(dev, unary_kernel<SSMRT_OP_SILU>, g, 256, 0, x, y, n, alpha, beta); break;
+    case SSMRT_OP_SIGMOID: cuda_launch(dev, unary_kernel<SSMRT_OP_SIGMOID>, g, 256, 0, x, y, n, alpha, beta); break;
+    case SSMRT_OP_SOFTPLUS: cuda_launch(dev, unary_kernel<SSMRT_OP_SOFTPLUS>, g, 256, 0, x, y, n, alpha, beta); break;
+    case SSMRT_OP_GELU: cuda_launch(dev, unary_kernel<SSMRT_OP_GELU>, g, 256, 0, x, y, n, alpha, beta); break;
+    case SSMRT_OP_EXP: cuda_launch(dev, unary_kernel<SSMRT_OP_EXP>, g, 256, 0, x, y, n, alpha, beta); break;
     default: return cuda_error(SSMRT_ERR_UNSUPPORTED, "cuda: op %u is not unary", op->kind);
     }
     return CUDA_LAUNCH_CHECK(cuda_op_name(op->kind));

@@ -9,6 +9,7 @@
 template <typename T>
 __global__ void embedding_kernel(const T *__restrict__ table, const int32_t *__restrict__ ids,
                                  float *__restrict__ y, int64_t M, int64_t V, int64_t D) {
+    cuda_pdl_enter();
     for (int64_t m = blockIdx.x; m < M; m += gridDim.x) {
         int32_t id = ids[m];
         bool ok = id >= 0 && (int64_t)id < V;
@@ -29,13 +30,13 @@ int cuda_op_embedding(cuda_device *dev, const ssmrt_op *op) {
     int threads = D >= 256 ? 256 : D > 64 ? 128 : 64;
     switch (op->src[0].dtype) {
     case SSMRT_F32:
-        embedding_kernel<float><<<grid, threads, 0, dev->stream>>>((const float *)t, ids, y, M, V, D);
+        cuda_launch(dev, embedding_kernel<float>, grid, threads, 0, (const float *)t, ids, y, M, V, D);
         break;
     case SSMRT_F16:
-        embedding_kernel<__half><<<grid, threads, 0, dev->stream>>>((const __half *)t, ids, y, M, V, D);
+        cuda_launch(dev, embedding_kernel<__half>, grid, threads, 0, (const __half *)t, ids, y, M, V, D);
         break;
     default:
-        embedding_kernel<__nv_bfloat16><<<grid, threads, 0, dev->stream>>>((const __nv_bfloat16 *)t,
+        cuda_launch(dev, embedding_kernel<__nv_bfloat16>, grid, threads, 0, (const __nv_bfloat16 *)t,
                                                                           ids, y, M, V, D);
         break;
     }

@@ -55,7 +55,9 @@ __global__ void __launch_bounds__(MM_WARPS * 32)
     matmul_rows_kernel(const float *__restrict__ x, const TW *__restrict__ w,
                        const float *__restrict__ bias, float *__restrict__ y, int64_t M,
                        int64_t N, int64_t K) {
+    cuda_pdl_trigger();
     constexpr int V = 16 / sizeof(TW); /* weights per 16-byte load */
+    constexpr int PF = 4;              /* 16-byte weight loads issued before the wait */
     int lane = threadIdx.x & 31;
     int64_t n = (int64_t)blockIdx.x * MM_WARPS + (threadIdx.x >> 5);
     int64_t m0 = (int64_t)blockIdx.y * MM_ROWS;
@@ -67,9 +69,9 @@ __global__ void __launch_bounds__(MM_WARPS * 32)
 #pragma unroll
     for (int r = 0; r < MM_ROWS; r++) acc[r] = 0.0f;
     if (VEC) {
-        for (int64_t k = (int64_t)lane * V; k < K; k += 32 * V) {
+        auto step = [&](const uint4 &wv, int64_t k) {
             float wf[V];
-            unpack16(__ldg((const uint4 *)(wr + k)), (const TW *)nullptr, wf);
+            unpack16(wv, (const TW *)nullptr, wf);
 #pragma unroll
             for (int r = 0; r < MM_ROWS; r++) {
                 if (r < rows) {
@@ -83,8 +85,25 @@ __global__ void __launch_bounds__(MM_WARPS * 32)
                     }
                 }
             }
+        };
+        /* Weights are never written by a kernel: their first loads go out before
+         * the wait for the kernel that produces x. */
+        uint4 pre[PF];
+#pragma unroll
+        for (int p = 0; p < PF; p++) {
+            int64_t k = ((int64_t)p * 32 + lane) * V;
+            if (k < K) pre[p] = __ldg((const uint4 *)(wr + k));
         }
+        cuda_pdl_wait();
+#pragma unroll
+        for (int p = 0; p < PF; p++) {
+            int64_t k = ((int64_t)p * 32 + lane) * V;
+            if (k < K) step(pre[p], k);
+        }
+        for (int64_t k = ((int64_t)PF * 32 + lane) * V; k < K; k += 32 * V)
+            step(__ldg((const uint4 *)(wr + k)), k);
     } else {
+        cuda_pdl_wait();
         for (int64_t k = lane; k < K; k += 32) {
             float wf = cuda_to_f32(wr[k]);
 #pragma unroll
@@ -111,10 +130,10 @@ static int launch_rows(cuda_device *dev, const float *x, const void *w, const fl
     bool vec = K % V == 0 && ((uintptr_t)x & 15) == 0 && ((uintptr_t)w & 15) == 0;
     dim3 grid((unsigned)gx, (unsigned)gy);
     if (vec)
-        matmul_rows_kernel<TW, true><<<grid, MM_WARPS * 32, 0, dev->stream>>>(x, (const TW *)w, bias,
+        cuda_launch(dev, matmul_rows_kernel<TW, true>, grid, MM_WARPS * 32, 0, x, (const TW *)w, bias,
                                                                              y, M, N, K);
     else
-        matmul_rows_kernel<TW, false><<<grid, MM_WARPS * 32, 0, dev->stream>>>(x, (const TW *)w,
+        cuda_launch(dev, matmul_rows_kernel<TW, false>, grid, MM_WARPS * 32, 0, x, (const TW *)w,
                                                                               bias, y, M, N, K);
     return CUDA_LAUNCH_CHECK("matmul");
 }
@@ -130,6 +149,7 @@ template <> __device__ __forceinline__ __nv_bfloat16 round_to<__nv_bfloat16>(flo
 template <typename T>
 __global__ void split_kernel(const float *__restrict__ x, T *__restrict__ hi, T *__restrict__ lo,
                              int64_t n) {
+    cuda_pdl_enter();
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
         float v = x[i];
@@ -141,6 +161,7 @@ __global__ void split_kernel(const float *__restrict__ x, T *__restrict__ hi, T 
 
 __global__ void add_bias_kernel(float *__restrict__ y, const float *__restrict__ b, int64_t n,
                                 int64_t N) {
+    cuda_pdl_enter();
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x)
         y[i] += b[i % N];
@@ -161,7 +182,7 @@ static int gemm_split(cuda_device *dev, const float *x, const void *w, float *y,
     for (int64_t m0 = 0; m0 < M; m0 += chunk) {
         int64_t mc = M - m0 < chunk ? M - m0 : chunk;
         T *lo = hi + mc * K;
-        split_kernel<T><<<cuda_grid_for(mc * K, 256), 256, 0, dev->stream>>>(x + m0 * K, hi, lo, mc * K);
+        cuda_launch(dev, split_kernel<T>, cuda_grid_for(mc * K, 256), 256, 0, x + m0 * K, hi, lo, mc * K);
         int rc = CUDA_LAUNCH_CHECK("matmul: split");
         if (rc) return rc;
         float *yc = y + m0 * N;
@@ -216,6 +237,6 @@ int cuda_op_matmul(cuda_device *dev, const ssmrt_op *op) {
         rc = gemm_split<__nv_bfloat16>(dev, x, w, y, M, N, K, CUDA_R_16BF);
     }
     if (rc || !bias) return rc;
-    add_bias_kernel<<<cuda_grid_for(M * N, 256), 256, 0, dev->stream>>>(y, bias, M * N, N);
+    cuda_launch(dev, add_bias_kernel, cuda_grid_for(M * N, 256), 256, 0, y, bias, M * N, N);
     return CUDA_LAUNCH_CHECK("matmul: bias");
 }

@@ -20,6 +20,7 @@ static int row_threads(int64_t cols) {
 /* ===================================================================== */
 
 __global__ void softmax_kernel(const float *__restrict__ x, float *__restrict__ y, int64_t cols) {
+    cuda_pdl_enter();
     __shared__ float scratch[32];
     const float *xr = x + blockIdx.x * cols;
     float *yr = y + blockIdx.x * cols;
@@ -38,7 +39,7 @@ int cuda_op_softmax(cuda_device *dev, const ssmrt_op *op) {
     int rc = cuda_shape_rows(op, &rows, &cols);
     if (rc || rows == 0) return rc;
     if (rows > 0x7fffffff) return cuda_error(SSMRT_ERR_SHAPE, "cuda: softmax: %lld rows", (long long)rows);
-    softmax_kernel<<<(unsigned)rows, row_threads(cols), 0, dev->stream>>>(
+    cuda_launch(dev, softmax_kernel, (unsigned)rows, row_threads(cols), 0,
         (const float *)cuda_desc_ptr(&op->src[0]), (float *)cuda_desc_ptr(&op->dst[0]), cols);
     return CUDA_LAUNCH_CHECK("softmax");
 }
@@ -52,6 +53,7 @@ template <bool GATED>
 __global__ void rms_norm_kernel(const float *__restrict__ x, const float *__restrict__ z,
                                 const float *__restrict__ w, float *__restrict__ y, int64_t cols,
                                 int64_t group, int64_t groups_per_row, float eps) {
+    cuda_pdl_enter();
     __shared__ float scratch[32];
     int64_t row = blockIdx.x / groups_per_row, g = blockIdx.x % groups_per_row;
     int64_t base = row * cols + g * group;
@@ -79,7 +81,7 @@ int cuda_op_rms_norm(cuda_device *dev, const ssmrt_op *op) {
     int rc = cuda_shape_rows(op, &rows, &cols);
     if (rc || rows == 0) return rc;
     if (rows > 0x7fffffff) return cuda_error(SSMRT_ERR_SHAPE, "cuda: rms_norm: %lld rows", (long long)rows);
-    rms_norm_kernel<false><<<(unsigned)rows, row_threads(cols), 0, dev->stream>>>(
+    cuda_launch(dev, rms_norm_kernel<false>, (unsigned)rows, row_threads(cols), 0,
         (const float *)cuda_desc_ptr(&op->src[0]), nullptr,
         (const float *)cuda_desc_ptr(&op->src[1]), (float *)cuda_desc_ptr(&op->dst[0]), cols, cols,
         1, op->params.norm.eps);
@@ -94,7 +96,7 @@ int cuda_op_rms_norm_gated(cuda_device *dev, const ssmrt_op *op) {
     int64_t groups = cols / group, blocks = rows * groups;
     if (blocks > 0x7fffffff)
         return cuda_error(SSMRT_ERR_SHAPE, "cuda: rms_norm_gated: %lld row groups", (long long)blocks);
-    rms_norm_kernel<true><<<(unsigned)blocks, row_threads(group), 0, dev->stream>>>(
+    cuda_launch(dev, rms_norm_kernel<true>, (unsigned)blocks, row_threads(group), 0,
         (const float *)cuda_desc_ptr(&op->src[0]), (const float *)cuda_desc_ptr(&op->src[1]),
         (const float *)cuda_desc_ptr(&op->src[2]), (float *)cuda_desc_ptr(&op->dst[0]), cols,
         group, groups, op->params.norm.eps);
@@ -110,6 +112,7 @@ int cuda_op_rms_norm_gated(cuda_device *dev, const ssmrt_op *op) {
 __global__ void layer_norm_kernel(const float *__restrict__ x, const float *__restrict__ w,
                                   const float *__restrict__ b, float *__restrict__ y, int64_t cols,
                                   float eps) {
+    cuda_pdl_enter();
     __shared__ float scratch[32];
     const float *xr = x + blockIdx.x * cols;
     float *yr = y + blockIdx.x * cols;
@@ -131,7 +134,7 @@ int cuda_op_layer_norm(cuda_device *dev, const ssmrt_op *op) {
     int rc = cuda_shape_rows(op, &rows, &cols);
     if (rc || rows == 0) return rc;
     if (rows > 0x7fffffff) return cuda_error(SSMRT_ERR_SHAPE, "cuda: layer_norm: %lld rows", (long long)rows);
-    layer_norm_kernel<<<(unsigned)rows, row_threads(cols), 0, dev->stream>>>(
+    cuda_launch(dev, layer_norm_kernel, (unsigned)rows, row_threads(cols), 0,
         (const float *)cuda_desc_ptr(&op->src[0]), (const float *)cuda_desc_ptr(&op->src[1]),
         cuda_opt_f32(op, 2), (float *)cuda_desc_ptr(&op->dst[0]), cols, op->params.norm.eps);
     return CUDA_LAUNCH_CHECK("layer_norm");
@@ -147,6 +150,7 @@ int cuda_op_layer_norm(cuda_device *dev, const ssmrt_op *op) {
  * one, with no ties made by rounding p. */
 __global__ void topk_kernel(const float *__restrict__ x, float *__restrict__ y, int64_t E,
                             int64_t k, int renormalize) {
+    cuda_pdl_enter();
     __shared__ float scratch[32];
     const float *xr = x + blockIdx.x * E;
     float *yr = y + blockIdx.x * E;
@@ -179,7 +183,7 @@ int cuda_op_topk_route(cuda_device *dev, const ssmrt_op *op) {
     int rc = cuda_shape_topk(op, &T, &E, &k);
     if (rc || T == 0) return rc;
     if (T > 0x7fffffff) return cuda_error(SSMRT_ERR_SHAPE, "cuda: topk_route: %lld rows", (long long)T);
-    topk_kernel<<<(unsigned)T, row_threads(E), 0, dev->stream>>>(
+    cuda_launch(dev, topk_kernel, (unsigned)T, row_threads(E), 0,
         (const float *)cuda_desc_ptr(&op->src[0]), (float *)cuda_desc_ptr(&op->dst[0]), E, k,
         op->params.topk.renormalize);
     return CUDA_LAUNCH_CHECK("topk_route");

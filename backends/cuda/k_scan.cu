@@ -68,6 +68,7 @@ template <int LANES> __device__ __forceinline__ float transpose_reduce(float (&v
 /* grid: x = channel tiles of one group, y = group, z = batch. */
 template <typename T, int NPT, int LANES, int THREADS, bool SCALAR_A>
 __global__ void __launch_bounds__(THREADS) scan_chunked_kernel(const scan_args<T> a) {
+    cuda_pdl_enter();
     constexpr int CH = THREADS / LANES;  /* channels per block */
     constexpr int NPAD = NPT * LANES;    /* padded state size */
     constexpr int TC = NPAD >= 128 ? 16 : 32; /* steps per chunk: shared memory < 48 KiB */
@@ -236,6 +237,7 @@ __global__ void __launch_bounds__(THREADS) scan_chunked_kernel(const scan_args<T
  * reduction. Reads every input once; for L = 1 the cost is the state itself. */
 template <typename T, int NPT, int LANES, int THREADS, bool SCALAR_A>
 __global__ void __launch_bounds__(THREADS) scan_short_kernel(const scan_args<T> a) {
+    cuda_pdl_enter();
     constexpr int CH = THREADS / LANES;
     const int lane = threadIdx.x % LANES;
     const int64_t HP = a.H * a.P;
@@ -312,6 +314,7 @@ __global__ void __launch_bounds__(THREADS) scan_short_kernel(const scan_args<T> 
  * in layouts where a warp's reads are broadcasts or conflict-free). */
 template <typename T, int NL, int NPT, bool SA>
 __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
+    cuda_pdl_enter();
     constexpr int TR = NL, R = 32 / NL, TC = 32, CH = 8, THREADS = 256, NPAD = NL * NPT;
     /* Row padding of B and C: with NL = 8 the four runs' rows would share banks. */
     constexpr int BSTR = NPAD + (NL == 8 && NPT == 1 ? 1 : NL == 8 && NPT == 2 ? 2 : 0);
@@ -571,13 +574,13 @@ template <typename T, int NPT, int LANES, int THREADS, bool SA>
 static void launch_short(cuda_device *dev, const scan_args<T> &a) {
     constexpr int CH = THREADS / LANES;
     int64_t blocks = (a.B * a.H * a.P + CH - 1) / CH;
-    scan_short_kernel<T, NPT, LANES, THREADS, SA><<<(unsigned)blocks, THREADS, 0, dev->stream>>>(a);
+    cuda_launch(dev, scan_short_kernel<T, NPT, LANES, THREADS, SA>, (unsigned)blocks, THREADS, 0, a);
 }
 
 template <typename T, int NL, int NPT, bool SA>
 static void launch_runs(cuda_device *dev, const scan_args<T> &a) {
     dim3 grid((unsigned)((a.H * a.P / a.G + 7) / 8), (unsigned)a.G, (unsigned)a.B);
-    scan_runs_kernel<T, NL, NPT, SA><<<grid, 256, 0, dev->stream>>>(a);
+    cuda_launch(dev, scan_runs_kernel<T, NL, NPT, SA>, grid, 256, 0, a);
 }
 
 template <typename T, bool SA>
@@ -591,7 +594,7 @@ static void launch(cuda_device *dev, const scan_args<T> &a, int cfg, int kernel)
         else launch_runs<T, 16, 8, SA>(dev, a);
     } else if (kernel == SCAN_KERNEL_CHUNKED) {
         dim3 grid((unsigned)((a.H * a.P / a.G + 31) / 32), (unsigned)a.G, (unsigned)a.B);
-        scan_chunked_kernel<T, 16, 16, 512, SA><<<grid, 512, 0, dev->stream>>>(a);
+        cuda_launch(dev, scan_chunked_kernel<T, 16, 16, 512, SA>, grid, 512, 0, a);
     } else {
         switch (cfg) {
         case 0: launch_short<T, 1, 8, 128, SA>(dev, a); break;
