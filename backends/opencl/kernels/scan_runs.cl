@@ -72,7 +72,16 @@
 #define YST (CH + 1)
 #define YSN (TC * YST + 1)
 #define EPT ((TC * CH + WG - 1) / WG)   /* staged (step, channel) pairs per work-item */
+#ifndef BC4
+#define BC4 0 /* 1: B and C rows staged as float4 (N % 4 == 0, no padding, aligned) */
+#endif
+#if BC4
+/* float4s of B then of C per block, and per work-item (f = lid + i * WG). */
+#define E4 (TC * NPAD / 4)
+#define EBC ((2 * E4 + WG - 1) / WG)
+#else
 #define EBC ((TC * NPAD + WG - 1) / WG) /* staged B (and C) values per work-item */
+#endif
 #define NP (A_SCALAR ? 1 : NPT)
 #define PSTR (A_SCALAR ? 1 : NPAD)
 #define LOG2E 1.4426950408889634f
@@ -90,13 +99,26 @@
             r_dt[i_] = delta[e_d0[i_] + (long)t_ * H];                                   \
             r_z[i_] = z ? z[ux_] : 0.0f;                                                 \
         }                                                                                \
-        _Pragma("unroll") for (int i_ = 0; i_ < EBC; i_++)                               \
-        {                                                                                \
-            long at_ = bc0 + (long)min((t0) + bc_t + i_ * (WG / NPAD), Lm1) * GN;        \
-            r_B[i_] = Bm[at_];                                                           \
-            r_C[i_] = Cm[at_];                                                           \
-        }                                                                                \
+        SCAN_LOAD_BC(t0);                                                                \
     } while (0)
+
+#if BC4
+#define SCAN_LOAD_BC(t0)                                                                 \
+    _Pragma("unroll") for (int i_ = 0; i_ < EBC; i_++)                                   \
+    {                                                                                    \
+        int f_ = min((int)lid + i_ * WG, 2 * E4 - 1), f4_ = f_ % E4;                     \
+        long at_ = bc0 + (long)min((t0) + f4_ / (NPAD / 4), Lm1) * GN + f4_ % (NPAD / 4) * 4; \
+        r_BC[i_] = *(__global const float4 *)((f_ < E4 ? Bm : Cm) + at_);               \
+    }
+#else
+#define SCAN_LOAD_BC(t0)                                                                 \
+    _Pragma("unroll") for (int i_ = 0; i_ < EBC; i_++)                                   \
+    {                                                                                    \
+        long at_ = bc0 + (long)min((t0) + bc_t + i_ * (WG / NPAD), Lm1) * GN;            \
+        r_B[i_] = Bm[at_];                                                               \
+        r_C[i_] = Cm[at_];                                                               \
+    }
+#endif
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
 scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
@@ -165,12 +187,18 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
         e_D[i] = Dsk ? Dsk[dk_off + e_h[i]] : 0.0f;
         e_A[i] = A_SCALAR ? A[a_off + e_h[i]] * LOG2E : 0.0f;
     }
-    /* The B and C values this work-item stages: state bc_n of steps bc_t + i *
-     * (WG / NPAD) (WG is a multiple of NPAD). */
+    /* The B and C values this work-item stages: with BC4, float4 f of the
+     * block's B rows then C rows; else state bc_nraw of steps bc_t + i * (WG /
+     * NPAD) (WG is a multiple of NPAD). */
+#if BC4
+    const long bc0 = (bL * G + g) * N;
+    float4 r_BC[EBC];
+#else
     const int bc_t = lid / NPAD, bc_nraw = lid % NPAD;
     const long bc0 = (bL * G + g) * N + min(bc_nraw, N - 1);
-
-    float r_u[EPT], r_dt[EPT], r_z[EPT], r_B[EBC], r_C[EBC];
+    float r_B[EBC], r_C[EBC];
+#endif
+    float r_u[EPT], r_dt[EPT], r_z[EPT];
     SCAN_LOAD_BLOCK(0);
     for (int t0 = 0; t0 < L; t0 += TC) {
         /* 1. Staging. Steps past L are identity steps (decay 1, input 0). */
@@ -190,6 +218,20 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
             du_cur[i] = e_D[i] * r_u[i];
             z_cur[i] = r_z[i];
         }
+#if BC4
+        #pragma unroll
+        for (int i = 0; i < EBC; i++) {
+            int f = lid + i * WG, f4 = f % E4, t = f4 / (NPAD / 4);
+            if (f < 2 * E4) {
+                __local float *dst = (f < E4 ? s_B : s_C) + t * BSTR + f4 % (NPAD / 4) * 4;
+                float4 v = t0 + t < L ? r_BC[i] : (float4)(0.0f);
+                dst[0] = v.x;
+                dst[1] = v.y;
+                dst[2] = v.z;
+                dst[3] = v.w;
+            }
+        }
+#else
         #pragma unroll
         for (int i = 0; i < EBC; i++) {
             int t = bc_t + i * (WG / NPAD);
@@ -199,6 +241,7 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
                 s_C[t * BSTR + bc_nraw] = keep ? r_C[i] : 0.0f;
             }
         }
+#endif
         if (t0 + TC < L)
             SCAN_LOAD_BLOCK(t0 + TC); /* in flight during this block's math */
         barrier(CLK_LOCAL_MEM_FENCE);

@@ -62,6 +62,11 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
     /* On NVIDIA, room for two work-groups per SM: left alone, the compiler spends
      * ~130-180 registers on this kernel (one group of 8 warps per SM, measured
      * with ptxas on the LLVM NVPTX output) and the scan becomes latency-bound. */
+    /* B and C rows as float4 loads: every row start 16-byte aligned, no padding
+     * states, and at most two float4s per work-item (beyond that the registers
+     * they hold cost more than the instructions they save). */
+    int bc4 = s->N % 4 == 0 && l->nl * l->npt == s->N && op->src[SSMRT_SCAN_B].offset % 16 == 0 &&
+              op->src[SSMRT_SCAN_C].offset % 16 == 0 && l->r * l->tr * s->N <= 4 * RUNS_WG;
     char defs[160];
     ssmrt_ocl_kernel *k = NULL;
     for (int capped = dev->nv_registers >= 2 * RUNS_WG * 64; !k; capped = 0) {
@@ -69,8 +74,9 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
         char regs[48] = "";
         if (capped)
             snprintf(regs, sizeof regs, " -cl-nv-maxrregcount %u", cap > 255 ? 255 : cap);
-        snprintf(defs, sizeof defs, "-DNPT=%d -DNL=%d -DR=%d -DTR=%d -DCH=%d -DA_SCALAR=%d%s",
-                 l->npt, l->nl, l->r, l->tr, l->ch, s->a_scalar, regs);
+        snprintf(defs, sizeof defs,
+                 "-DNPT=%d -DNL=%d -DR=%d -DTR=%d -DCH=%d -DA_SCALAR=%d -DBC4=%d%s", l->npt,
+                 l->nl, l->r, l->tr, l->ch, s->a_scalar, bc4, regs);
         k = ssmrt_ocl_kernel_get(dev, "scan_runs", defs, "scan_runs");
         if (!k && !capped)
             return SSMRT_ERR_BACKEND;
