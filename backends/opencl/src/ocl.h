@@ -76,6 +76,7 @@ typedef struct ssmrt_ocl_device {
     size_t max_wg;            /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     cl_uint compute_units;    /* CL_DEVICE_MAX_COMPUTE_UNITS (at least 1) */
     cl_uint nv_registers;     /* registers per SM with cl_nv_compiler_options, else 0 */
+    int scan_runs_off;        /* scan_runs.cl failed to build here: use scan.cl */
     cl_ulong local_mem;       /* CL_DEVICE_LOCAL_MEM_SIZE */
     cl_ulong max_alloc;       /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
     char build_options[256];  /* common options, -D flags for features */

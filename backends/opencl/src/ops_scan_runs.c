@@ -43,6 +43,8 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
                         int *done)
 {
     *done = 0;
+    if (dev->scan_runs_off)
+        return SSMRT_OK;
     const runs_layout *l = NULL;
     int64_t hpg = s->H * s->P / s->G;
     for (size_t i = 0; i < N_LAYOUTS && !l; i++) {
@@ -78,8 +80,15 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
                  "-DNPT=%d -DNL=%d -DR=%d -DTR=%d -DCH=%d -DA_SCALAR=%d -DBC4=%d%s", l->npt,
                  l->nl, l->r, l->tr, l->ch, s->a_scalar, bc4, regs);
         k = ssmrt_ocl_kernel_get(dev, "scan_runs", defs, "scan_runs");
-        if (!k && !capped)
-            return SSMRT_ERR_BACKEND;
+        if (!k && !capped) {
+            /* The build log is in the log already. scan.cl computes the same
+             * thing, slower; a compiler that cannot take this kernel is no reason
+             * to fail the op, and is not asked again. */
+            SSMRT_OCL_LOG(SSMRT_LOG_WARN, "opencl: %s: scan_runs.cl (%s) does not build; the "
+                          "selective scan falls back to scan.cl on this device", dev->name, defs);
+            dev->scan_runs_off = 1;
+            return SSMRT_OK;
+        }
         if (!k) { /* a driver that lists the extension but refuses the option */
             SSMRT_OCL_LOG(SSMRT_LOG_WARN, "opencl: %s: scan_runs does not build with '%s'; "
                           "building it without", dev->name, regs);
