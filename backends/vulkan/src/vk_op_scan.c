@@ -54,13 +54,16 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
     /* Workgroup shape (see selective_scan.comp): QL lanes of 4 states each (the next
      * power of two of N/4, at most 32) times CL channels of one (batch, group) make a
      * row of W = 32 invocations (the subgroup size where that is larger), times NC
-     * chunks of T steps. Rows are chunks of a subgroup, so a subgroup's B and C reads
-     * are one row shared by its CL channels. On GPUs 256 threads (NC = 8): per
-     * block of 64 steps a thread keeps T = 8 vec4 of C*P (~90 registers with the
-     * prefetch), two workgroups fit an SM's registers and 64 steps amortize the two
-     * barriers. Devices of the CPU type (lavapipe) get 128: they run barriers of
-     * wide workgroups much slower. Short sequences (decode: L = 1) get T and NC
-     * shrunk to L, so no thread scans steps that do not exist. */
+     * chunks of T = 4 steps. A row is one chunk of a subgroup, so a subgroup's B and
+     * C reads are one row shared by its CL channels. T = 4, not 8: a thread keeps T
+     * vec4 of C*P and T partial sums across the chunk combine; at T = 8 the CUDA
+     * twin of this kernel needs 127 registers (ptxas, sm_90), one short of the 128
+     * that let two 256-thread workgroups share an SM, at T = 4 it needs 78. On GPUs
+     * 256 threads (NC = 8, 32-step blocks); for Mamba-1 at D = 2048, N = 16 that is
+     * 256 workgroups, two per SM of an H100 (132 SMs), one wave. Devices of the CPU
+     * type (lavapipe) get 128: they run barriers of wide workgroups much slower.
+     * Short sequences (decode: L = 1) get T and NC shrunk to L, so no thread scans
+     * steps that do not exist. */
     uint32_t W = sgz > 32 && sgz <= 128 ? sgz : 32;
     uint32_t threads = d->caps.props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 128 : 256;
     uint32_t ql = 1;
@@ -70,8 +73,8 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
     uint64_t chg = (uint64_t)(H / G) * (uint64_t)P; /* channels per (batch, group) */
     uint32_t cl = W / ql > 0 ? W / ql : 1;
     while (cl > 1 && cl / 2 >= chg) cl /= 2; /* few channels (decode): no idle rows */
-    uint32_t T = 8;
-    while (T > 1 && T * nks > 8) T /= 2;     /* wide states: C*P registers stay ~32 */
+    uint32_t T = 4;
+    while (T > 1 && T * nks > 4) T /= 2;     /* wide states: C*P registers stay ~16 */
     while (T > 1 && T / 2 >= L) T /= 2;
     uint32_t nc = 1;
     while (nc * 2 * ql * cl <= threads && (int64_t)nc * T < L) nc <<= 1;
