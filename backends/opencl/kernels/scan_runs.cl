@@ -7,35 +7,33 @@
  * marches over time in blocks of TC = R * TR steps, carrying the state. Each
  * channel has WPC = NL * R work-items: work-item (nl, r) owns the NPT states
  * n = nl * NPT .. nl * NPT + NPT - 1 and the run of TR steps r * TR .. r * TR +
- * TR - 1 of the block. Per block:
- *   1. staging: dt (bias, softplus), dt log2(e) (or, Mamba-2, exp(dt A)) and
- *      dt u for every (step, channel) and the block's B and C rows go to local
- *      memory, from registers loaded during the previous block (so global
- *      latency hides behind a block of math); the next block's loads are issued
- *      (rows past L read row L-1 and are zeroed: no branch around a load).
- *      Neighbouring work-items stage neighbouring channels: u, delta, z and y
- *      are read and written along the contiguous (h, p) axis.
- *   -- barrier 1
- *   2. each work-item scans its run from a zero state in registers (the decays
+ * TR - 1 of the block. Each block goes through two phases, each ended by a
+ * barrier:
+ *   phase 1: y of the previous block (the NL partials summed, plus D u, gated
+ *      with silu(z)) is written for the staged (step, channel) pairs; each
+ *      work-item scans its run from a zero state in registers (the decays
  *      exp2(dt log2(e) A) computed once), forming for each step k its y term
  *      from the zero start, sum_n C hl, and the weights C cum, where cum is
  *      the decay product since the run's start: the true state is
  *      hl + cum h_in, so y_k = sum_n C hl + sum_n (C cum) h_in. It publishes
  *      the run's aggregate (decay product P = cum at the end, end state E).
- *   -- barrier 2
- *   3. every work-item folds the aggregates of its channel's runs 0 .. R-1
- *      onto the carried state with (P1, E1) o (P2, E2) = (P1 P2, P2 E1 + E2),
- *      taking its own run's true start state h_in on the way and the next
- *      block's carry at the end (all work-items of a state slice compute the
- *      same carry in the same order, so no exchange is needed); y's partial
- *      sums over its NPT states are then one dot product per step (no replay
- *      of the run), written to local memory.
- *   -- barrier 3
- *   4. each staged (step, channel) sums the NL partials, adds D u, gates with
- *      silu(z) and writes y.
- * Three barriers per block. The next block's staging overwrites what steps 2-3
- * read only after barrier 3, and step 4's reads finish before the next barrier
- * 1, so one copy of each local array suffices.
+ *   phase 2: every work-item folds the aggregates of its channel's runs
+ *      0 .. R-1 onto the carried state with (P1, E1) o (P2, E2) =
+ *      (P1 P2, P2 E1 + E2), taking its own run's true start state h_in on the
+ *      way and the next block's carry at the end (all work-items of a state
+ *      slice compute the same carry in the same order, so no exchange is
+ *      needed); y's partial sums over its NPT states are one dot product per
+ *      step (no replay), written to local memory. Then the next block is
+ *      staged: dt (bias, softplus), dt log2(e) (or, Mamba-2, exp(dt A)) and
+ *      dt u for every (step, channel) and the block's B and C rows, from
+ *      registers loaded a block earlier, and the block after it is loaded
+ *      (rows past L read row L-1 and are zeroed: no branch around a load).
+ *      Neighbouring work-items stage neighbouring channels: u, delta, z and y
+ *      are read and written along the contiguous (h, p) axis.
+ * Two barriers per block and one copy of each local array: the staged inputs
+ * are read only in phase 1 and written only in phase 2, the aggregates written
+ * in phase 1 and read in phase 2, the y partials written in phase 2 and read
+ * in the next phase 1.
  *
  * Compile-time layout: NPT, NL, R, TR, CH (CH * NL * R = the work-group size),
  * A_SCALAR. The host (ops_scan_runs.c) picks them from N and checks the local
@@ -120,6 +118,70 @@
     }
 #endif
 
+/* Stages block t0 from the registers into local memory. Steps past L are
+ * identity steps (decay 1, input 0). */
+#if BC4
+#define SCAN_STAGE_BC(t0)                                                                \
+    _Pragma("unroll") for (int i = 0; i < EBC; i++)                                      \
+    {                                                                                    \
+        int f = lid + i * WG, f4 = f % E4, t = f4 / (NPAD / 4);                          \
+        if (f < 2 * E4) {                                                                \
+            __local float *dst = (f < E4 ? s_B : s_C) + t * BSTR + f4 % (NPAD / 4) * 4;  \
+            float4 v = (t0) + t < L ? r_BC[i] : (float4)(0.0f);                          \
+            dst[0] = v.x;                                                                \
+            dst[1] = v.y;                                                                \
+            dst[2] = v.z;                                                                \
+            dst[3] = v.w;                                                                \
+        }                                                                                \
+    }
+#else
+#define SCAN_STAGE_BC(t0)                                                                \
+    _Pragma("unroll") for (int i = 0; i < EBC; i++)                                      \
+    {                                                                                    \
+        int t = bc_t + i * (WG / NPAD);                                                  \
+        if (t < TC) {                                                                    \
+            int keep = (t0) + t < L && bc_nraw < N;                                      \
+            s_B[t * BSTR + bc_nraw] = keep ? r_B[i] : 0.0f;                              \
+            s_C[t * BSTR + bc_nraw] = keep ? r_C[i] : 0.0f;                              \
+        }                                                                                \
+    }
+#endif
+#define SCAN_STAGE(t0)                                                                   \
+    do {                                                                                 \
+        _Pragma("unroll") for (int i = 0; i < EPT; i++)                                  \
+        {                                                                                \
+            int ok = e_ok[i] && (t0) + e_t[i] < L;                                       \
+            float dt = r_dt[i] + e_bias[i];                                              \
+            if (softplus)                                                                \
+                dt = softplus_f32(dt);                                                   \
+            dt = ok ? dt : 0.0f;                                                         \
+            float x = A_SCALAR ? exp2(dt * e_A[i]) : dt * LOG2E;                         \
+            if (lid + i * WG < TC * CH) {                                                \
+                s_x[e_cc[i] * TCP + e_t[i]] = x;                                         \
+                s_dtu[e_cc[i] * TCP + e_t[i]] = ok ? dt * r_u[i] : 0.0f;                 \
+            }                                                                            \
+            du_pend[i] = e_D[i] * r_u[i];                                                \
+            z_pend[i] = r_z[i];                                                          \
+        }                                                                                \
+        SCAN_STAGE_BC(t0);                                                               \
+    } while (0)
+
+/* y of block t0 for the staged pairs, from the partials in s_y. */
+#define SCAN_OUTPUT(t0)                                                                  \
+    do {                                                                                 \
+        _Pragma("unroll") for (int i = 0; i < EPT; i++)                                  \
+        {                                                                                \
+            int tt = (t0) + e_t[i];                                                      \
+            if (e_ok[i] && tt < L) {                                                     \
+                float s = 0.0f;                                                          \
+                _Pragma("unroll") for (int j = 0; j < NL; j++)                           \
+                    s += s_y[j * YSN + e_t[i] * YST + e_cc[i]];                          \
+                float yv = s + du_out[i];                                                \
+                y[e_u0[i] + (long)tt * HP] = z ? yv * silu_f32(z_out[i]) : yv;           \
+            }                                                                            \
+        }                                                                                \
+    } while (0)
+
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
 scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
           __global const float *delta, long d_off, __global const float *A, long a_off,
@@ -199,58 +261,26 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
     float r_B[EBC], r_C[EBC];
 #endif
     float r_u[EPT], r_dt[EPT], r_z[EPT];
-    SCAN_LOAD_BLOCK(0);
-    for (int t0 = 0; t0 < L; t0 += TC) {
-        /* 1. Staging. Steps past L are identity steps (decay 1, input 0). */
-        float z_cur[EPT], du_cur[EPT];
-        #pragma unroll
-        for (int i = 0; i < EPT; i++) {
-            int ok = e_ok[i] && t0 + e_t[i] < L;
-            float dt = r_dt[i] + e_bias[i];
-            if (softplus)
-                dt = softplus_f32(dt);
-            dt = ok ? dt : 0.0f;
-            float x = A_SCALAR ? exp2(dt * e_A[i]) : dt * LOG2E;
-            if (lid + i * WG < TC * CH) {
-                s_x[e_cc[i] * TCP + e_t[i]] = x;
-                s_dtu[e_cc[i] * TCP + e_t[i]] = ok ? dt * r_u[i] : 0.0f;
-            }
-            du_cur[i] = e_D[i] * r_u[i];
-            z_cur[i] = r_z[i];
-        }
-#if BC4
-        #pragma unroll
-        for (int i = 0; i < EBC; i++) {
-            int f = lid + i * WG, f4 = f % E4, t = f4 / (NPAD / 4);
-            if (f < 2 * E4) {
-                __local float *dst = (f < E4 ? s_B : s_C) + t * BSTR + f4 % (NPAD / 4) * 4;
-                float4 v = t0 + t < L ? r_BC[i] : (float4)(0.0f);
-                dst[0] = v.x;
-                dst[1] = v.y;
-                dst[2] = v.z;
-                dst[3] = v.w;
-            }
-        }
-#else
-        #pragma unroll
-        for (int i = 0; i < EBC; i++) {
-            int t = bc_t + i * (WG / NPAD);
-            if (t < TC) {
-                int keep = t0 + t < L && bc_nraw < N;
-                s_B[t * BSTR + bc_nraw] = keep ? r_B[i] : 0.0f;
-                s_C[t * BSTR + bc_nraw] = keep ? r_C[i] : 0.0f;
-            }
-        }
-#endif
-        if (t0 + TC < L)
-            SCAN_LOAD_BLOCK(t0 + TC); /* in flight during this block's math */
-        barrier(CLK_LOCAL_MEM_FENCE);
+    /* D u and z of the last block staged (pend) and of the block whose y is
+     * written next (out). */
+    float du_pend[EPT], z_pend[EPT], du_out[EPT], z_out[EPT];
 
-        /* 2. The run from a zero state. With cum the decay product since the
-         * run's start, the true state is h = hl + cum * h_in, so
+    SCAN_LOAD_BLOCK(0);
+    SCAN_STAGE(0);
+    if (TC < L)
+        SCAN_LOAD_BLOCK(TC);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int t_last = 0;
+    for (int t0 = 0; t0 < L; t0 += TC) {
+        t_last = t0;
+        /* Phase 1: y of the previous block; this block's runs from a zero
+         * state. With cum the decay product since the run's start, the true
+         * state is h = hl + cum * h_in, so
          *   y_k = sum_n C hl  +  sum_n (C cum) h_in:
          * the first term and the weights C cum are formed now, and once h_in is
-         * known (step 3) y is a dot product; nothing of the run is replayed. */
+         * known (phase 2) y is a dot product; nothing of the run is replayed. */
+        if (t0 > 0)
+            SCAN_OUTPUT(t0 - TC);
         float hl[NPT], cum[NP], w[TR][NPT], yl[TR];
         #pragma unroll
         for (int i = 0; i < NPT; i++)
@@ -291,7 +321,9 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 
-        /* 3. Start state of this run and carry of the next block; y partials. */
+        /* Phase 2: start state of this run and carry of the next block; y
+         * partials; the next block staged (its loads were issued a block ago)
+         * and the one after it loaded. */
         float hin[NPT];
         #pragma unroll
         for (int i = 0; i < NPT; i++)
@@ -316,22 +348,19 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
                 yv = fma(w[k][i], hin[i], yv);
             s_y[nl * YSN + (r * TR + k) * YST + cc] = yv;
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
-
-        /* 4. y for the staged pairs. */
         #pragma unroll
         for (int i = 0; i < EPT; i++) {
-            int tt = t0 + e_t[i];
-            if (e_ok[i] && tt < L) {
-                float s = 0.0f;
-                #pragma unroll
-                for (int j = 0; j < NL; j++)
-                    s += s_y[j * YSN + e_t[i] * YST + e_cc[i]];
-                float yv = s + du_cur[i];
-                y[e_u0[i] + (long)tt * HP] = z ? yv * silu_f32(z_cur[i]) : yv;
-            }
+            du_out[i] = du_pend[i];
+            z_out[i] = z_pend[i];
         }
+        if (t0 + TC < L) {
+            SCAN_STAGE(t0 + TC);
+            if (t0 + 2 * TC < L)
+                SCAN_LOAD_BLOCK(t0 + 2 * TC);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
+    SCAN_OUTPUT(t_last);
     /* Every work-item of a state slice holds the same final state; one writes it.
      * The initial state was read before the first barrier, so so may alias st. */
     if (so && my_ok && r == 0) {
