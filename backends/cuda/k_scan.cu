@@ -311,27 +311,33 @@ __global__ void __launch_bounds__(THREADS) scan_short_kernel(const scan_args<T> 
  * lanes turns into y of step r*TR + nl. So a channel's chunk is processed by 32
  * threads at once, the exponentials are computed once, and each input is read
  * from global memory once (staged for the block's 8 channels in shared memory,
- * in layouts where a warp's reads are broadcasts or conflict-free). */
-template <typename T, int NL, int NPT, bool SA>
+ * in layouts where a warp's reads are broadcasts or conflict-free). For N <= 16
+ * a block iteration stages two chunks and each warp scans them one after the
+ * other, halving the barriers and pointer updates per step. HZ: z is present
+ * (a template flag, so the common no-gate case carries no z registers). */
+template <typename T, int NL, int NPT, bool SA, bool HZ>
 __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
     cuda_pdl_enter();
     constexpr int TR = NL, R = 32 / NL, TC = 32, CH = 8, THREADS = 256, NPAD = NL * NPT;
+    /* Sub-chunks per block iteration: staging, barriers and pointer updates are
+     * paid once per SUB*32 steps (two where B and C of 64 steps fit registers). */
+    constexpr int SUB = NPAD <= 16 ? 2 : 1, TB = TC * SUB;
     /* Row padding of B and C: with NL = 8 the four runs' rows would share banks. */
     constexpr int BSTR = NPAD + (NL == 8 && NPT == 1 ? 1 : NL == 8 && NPT == 2 ? 2 : 0);
-    constexpr int XSTR = TC + 4;               /* s_x/s_dtu row: 16-byte aligned, staggered */
-    constexpr int EBC = TC * NPAD / THREADS;   /* B (and C) elements staged per thread */
+    constexpr int XSTR = TB + 4;               /* s_x/s_dtu row: 16-byte aligned, staggered */
+    constexpr int EBC = TB * NPAD / THREADS;   /* B (and C) elements staged per thread */
     constexpr bool PREF = EBC <= 4;            /* prefetch B/C in registers */
     constexpr bool STORE_A = !SA && NPT * TR <= 32;
     constexpr bool STORE_B = NPT * TR <= 16;
     constexpr int NP = SA ? 1 : NPT;           /* decay products per thread */
-    static_assert(TC * CH == THREADS && R * TR == TC && EBC * THREADS == TC * NPAD, "layout");
+    static_assert(TC * CH == THREADS && R * TR == TC && EBC * THREADS == TB * NPAD, "layout");
 
     __shared__ __align__(16) float s_x[CH][XSTR];   /* dt*log2e (Mamba-1) or exp(dt*A) */
     __shared__ __align__(16) float s_dtu[CH][XSTR]; /* dt*u */
-    __shared__ float s_du[TC][CH];                  /* D*u */
-    __shared__ float s_y[TC][CH];                   /* sum_n s*C */
-    __shared__ __align__(16) float s_B[TC * BSTR];
-    __shared__ __align__(16) float s_C[TC * BSTR];
+    __shared__ float s_du[TB][CH];                  /* D*u */
+    __shared__ float s_y[TB][CH];                   /* sum_n s*C */
+    __shared__ __align__(16) float s_B[TB * BSTR];
+    __shared__ __align__(16) float s_C[TB * BSTR];
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, nl = lane % NL, r = lane / NL;
     const int64_t HP = a.H * a.P, hpg = HP / a.G;
@@ -350,7 +356,7 @@ __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
         A2[i] = (!SA && ok) ? a.A[my_h * a.N + n] : 0.0f;
     }
 
-    /* This thread's staged element: step st_t, channel st_cc, fixed for all chunks. */
+    /* This thread's staged elements: steps st_t + 32 i (i < SUB), channel st_cc. */
     const int st_t = tid / CH, st_cc = tid % CH;
     const bool st_cok = tile0 + st_cc < hpg;
     const int64_t st_c = c0 + st_cc, st_h = st_cok ? st_c / a.P : 0;
@@ -359,12 +365,13 @@ __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
     const float st_A = (st_cok && SA) ? a.A[st_h] * CUDA_LOG2E : 0.0f;
     /* Pointers to this thread's elements of chunk 0, advanced by a chunk each
      * iteration: the loop then needs no 64-bit index arithmetic. */
-    const int64_t cstep = (int64_t)TC * HP, bc_stride = a.G * a.N;
+    const int64_t cstep = (int64_t)TB * HP, bc_stride = a.G * a.N;
+    const int64_t usub = (int64_t)TC * HP, dsub = (int64_t)TC * a.H; /* between sub-chunks */
     const T *up = a.u + (b * a.L + st_t) * HP + st_c;
-    const T *zp = a.z ? a.z + (b * a.L + st_t) * HP + st_c : nullptr;
+    const T *zp = HZ ? a.z + (b * a.L + st_t) * HP + st_c : nullptr;
     const T *dp = a.delta + (b * a.L + st_t) * a.H + st_h;
     T *yp = a.y + (b * a.L + st_t) * HP + st_c;
-    const int64_t dstep = (int64_t)TC * a.H, bcstep = (int64_t)TC * bc_stride;
+    const int64_t dstep = (int64_t)TB * a.H, bcstep = (int64_t)TB * bc_stride;
     const T *Bp[PREF ? EBC : 1], *Cp[PREF ? EBC : 1];
     int bc_t[PREF ? EBC : 1];
     bool bc_nok[PREF ? EBC : 1];
@@ -381,12 +388,15 @@ __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
     const T *Bb = a.Bm + (b * a.L * a.G + g) * a.N, *Cb = a.Cm + (b * a.L * a.G + g) * a.N;
 
     /* left: steps from this chunk's start to L (at most L, an int: checked at launch). */
-    float r_u = 0.0f, r_dt = 0.0f, r_z = 0.0f, r_B[PREF ? EBC : 1], r_C[PREF ? EBC : 1];
+    float r_u[SUB], r_dt[SUB], r_z[SUB], r_B[PREF ? EBC : 1], r_C[PREF ? EBC : 1];
     auto load_chunk = [&](int left) {
-        bool ok = st_t < left && st_cok;
-        r_u = ok ? ld(up) : 0.0f;
-        r_dt = ok ? ld(dp) : 0.0f;
-        r_z = (ok && zp) ? ld(zp) : 0.0f;
+#pragma unroll
+        for (int i = 0; i < SUB; i++) {
+            bool ok = st_t + TC * i < left && st_cok;
+            r_u[i] = ok ? ld(up + i * usub) : 0.0f;
+            r_dt[i] = ok ? ld(dp + i * dsub) : 0.0f;
+            r_z[i] = (HZ && ok) ? ld(zp + i * usub) : 0.0f;
+        }
         if (PREF) {
 #pragma unroll
             for (int i = 0; i < EBC; i++) {
@@ -399,7 +409,7 @@ __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
     auto advance = [&]() {
         up += cstep;
         dp += dstep;
-        if (zp) zp += cstep;
+        if (HZ) zp += cstep;
         if (PREF) {
 #pragma unroll
             for (int i = 0; i < EBC; i++) {
@@ -411,22 +421,25 @@ __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
 
     const int L = (int)a.L;
     load_chunk(L);
-    for (int t0 = 0; t0 < L; t0 += TC) {
+    for (int t0 = 0; t0 < L; t0 += TB) {
         __syncthreads(); /* the previous chunk is fully consumed */
-        float z_cur = r_z;
-        {
-            bool ok = st_t < L - t0 && st_cok;
+        float z_cur[SUB];
+#pragma unroll
+        for (int i = 0; i < SUB; i++) {
+            const int t = st_t + TC * i;
+            bool ok = t < L - t0 && st_cok;
             float x = SA ? 1.0f : 0.0f, dtu = 0.0f, du = 0.0f; /* identity step */
             if (ok) {
-                float dt = r_dt + st_bias;
+                float dt = r_dt[i] + st_bias;
                 if (a.softplus) dt = cuda_softplus_fast(dt);
                 x = SA ? cuda_ex2(dt * st_A) : dt * CUDA_LOG2E;
-                dtu = dt * r_u;
-                du = st_D * r_u;
+                dtu = dt * r_u[i];
+                du = st_D * r_u[i];
             }
-            s_x[st_cc][st_t] = x;
-            s_dtu[st_cc][st_t] = dtu;
-            s_du[st_t][st_cc] = du;
+            s_x[st_cc][t] = x;
+            s_dtu[st_cc][t] = dtu;
+            s_du[t][st_cc] = du;
+            z_cur[i] = r_z[i];
         }
         if (PREF) {
 #pragma unroll
@@ -436,7 +449,7 @@ __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
                 s_C[(e / NPAD) * BSTR + e % NPAD] = r_C[i];
             }
         } else {
-            for (int e = tid; e < TC * NPAD; e += THREADS) {
+            for (int e = tid; e < TB * NPAD; e += THREADS) {
                 int t = e / NPAD, n = e % NPAD;
                 bool okb = t < L - t0 && n < a.N;
                 int64_t off = (int64_t)(t0 + t) * bc_stride + n;
@@ -444,102 +457,111 @@ __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
                 s_C[t * BSTR + n] = okb ? ld(Cb + off) : 0.0f;
             }
         }
-        if (t0 + TC < L) { /* in flight during the scan */
+        if (t0 + TB < L) { /* in flight during the scan */
             advance();
-            load_chunk(L - t0 - TC);
+            load_chunk(L - t0 - TB);
         }
         __syncthreads();
 
-        /* The run's dt (or decay) and dt*u: broadcast reads of TR consecutive steps. */
-        float ax[TR], dtu[TR];
-#pragma unroll
-        for (int k = 0; k < TR; k += 4) {
-            float4 xv = *(const float4 *)&s_x[warp][r * TR + k];
-            float4 dv = *(const float4 *)&s_dtu[warp][r * TR + k];
-            ax[k] = xv.x; ax[k + 1] = xv.y; ax[k + 2] = xv.z; ax[k + 3] = xv.w;
-            dtu[k] = dv.x; dtu[k + 1] = dv.y; dtu[k + 2] = dv.z; dtu[k + 3] = dv.w;
-        }
+#pragma unroll 1
+        for (int j = 0; j < SUB; j++) {
+            const int row0 = j * TC; /* this sub-chunk's first staged step */
 
-        /* Pass 1: the run from a zero state. */
-        float av[STORE_A ? TR : 1][STORE_A ? NPT : 1], bv[STORE_B ? TR : 1][STORE_B ? NPT : 1];
-        float hl[NPT], P[NP];
+            /* The run's dt (or decay) and dt*u: broadcast reads of TR consecutive steps. */
+            float ax[TR], dtu[TR];
 #pragma unroll
-        for (int i = 0; i < NPT; i++) hl[i] = 0.0f;
+            for (int k = 0; k < TR; k += 4) {
+                float4 xv = *(const float4 *)&s_x[warp][row0 + r * TR + k];
+                float4 dv = *(const float4 *)&s_dtu[warp][row0 + r * TR + k];
+                ax[k] = xv.x; ax[k + 1] = xv.y; ax[k + 2] = xv.z; ax[k + 3] = xv.w;
+                dtu[k] = dv.x; dtu[k + 1] = dv.y; dtu[k + 2] = dv.z; dtu[k + 3] = dv.w;
+            }
+
+            /* Pass 1: the run from a zero state. */
+            float av[STORE_A ? TR : 1][STORE_A ? NPT : 1], bv[STORE_B ? TR : 1][STORE_B ? NPT : 1];
+            float hl[NPT], P[NP];
 #pragma unroll
-        for (int i = 0; i < NP; i++) P[i] = 1.0f;
+            for (int i = 0; i < NPT; i++) hl[i] = 0.0f;
 #pragma unroll
-        for (int k = 0; k < TR; k++) {
-            const float *Brow = &s_B[(r * TR + k) * BSTR + nl * NPT];
-            float Bv[NPT];
+            for (int i = 0; i < NP; i++) P[i] = 1.0f;
 #pragma unroll
-            for (int i = 0; i < NPT; i++) Bv[i] = Brow[i];
+            for (int k = 0; k < TR; k++) {
+                const float *Brow = &s_B[(row0 + r * TR + k) * BSTR + nl * NPT];
+                float Bv[NPT];
+#pragma unroll
+                for (int i = 0; i < NPT; i++) Bv[i] = Brow[i];
+#pragma unroll
+                for (int i = 0; i < NPT; i++) {
+                    float da = SA ? ax[k] : cuda_ex2(ax[k] * A2[i]);
+                    float bb = dtu[k] * Bv[i];
+                    if (STORE_A) av[STORE_A ? k : 0][STORE_A ? i : 0] = da;
+                    if (STORE_B) bv[STORE_B ? k : 0][STORE_B ? i : 0] = bb;
+                    hl[i] = fmaf(da, hl[i], bb);
+                    if (!SA) P[SA ? 0 : i] *= da;
+                }
+                if (SA) P[0] *= ax[k];
+            }
+            /* Combine the runs: inclusive scan over r, then shift by one run. */
+#pragma unroll
+            for (int d = 1; d < R; d *= 2) {
+#pragma unroll
+                for (int i = 0; i < NPT; i++) {
+                    float Hp = __shfl_up_sync(0xffffffffu, hl[i], NL * d);
+                    if (r >= d) hl[i] = fmaf(P[SA ? 0 : i], Hp, hl[i]);
+                }
+#pragma unroll
+                for (int i = 0; i < NP; i++) {
+                    float Pp = __shfl_up_sync(0xffffffffu, P[i], NL * d);
+                    if (r >= d) P[i] *= Pp;
+                }
+            }
+            float hin[NPT];
 #pragma unroll
             for (int i = 0; i < NPT; i++) {
-                float da = SA ? ax[k] : cuda_ex2(ax[k] * A2[i]);
-                float bb = dtu[k] * Bv[i];
-                if (STORE_A) av[STORE_A ? k : 0][STORE_A ? i : 0] = da;
-                if (STORE_B) bv[STORE_B ? k : 0][STORE_B ? i : 0] = bb;
-                hl[i] = fmaf(da, hl[i], bb);
-                if (!SA) P[SA ? 0 : i] *= da;
+                float He = __shfl_up_sync(0xffffffffu, hl[i], NL);
+                float Pe = __shfl_up_sync(0xffffffffu, P[SA ? 0 : i], NL);
+                if (r == 0) {
+                    He = 0.0f;
+                    Pe = 1.0f;
+                }
+                hin[i] = fmaf(Pe, carry[i], He);
+                float Hl = __shfl_sync(0xffffffffu, hl[i], (R - 1) * NL + nl);
+                float Pl = __shfl_sync(0xffffffffu, P[SA ? 0 : i], (R - 1) * NL + nl);
+                carry[i] = fmaf(Pl, carry[i], Hl);
             }
-            if (SA) P[0] *= ax[k];
-        }
-        /* Combine the runs: inclusive scan over r, then shift by one run. */
+            /* Pass 2: replay the run from its true initial state. */
+            float ypart[TR];
 #pragma unroll
-        for (int d = 1; d < R; d *= 2) {
+            for (int k = 0; k < TR; k++) {
+                const int row = (row0 + r * TR + k) * BSTR + nl * NPT;
+                float Cv[NPT];
 #pragma unroll
-            for (int i = 0; i < NPT; i++) {
-                float Hp = __shfl_up_sync(0xffffffffu, hl[i], NL * d);
-                if (r >= d) hl[i] = fmaf(P[SA ? 0 : i], Hp, hl[i]);
+                for (int i = 0; i < NPT; i++) Cv[i] = s_C[row + i];
+                float yv = 0.0f;
+#pragma unroll
+                for (int i = 0; i < NPT; i++) {
+                    float da = SA ? ax[k] : STORE_A ? av[STORE_A ? k : 0][STORE_A ? i : 0]
+                                                    : cuda_ex2(ax[k] * A2[i]);
+                    float bb = STORE_B ? bv[STORE_B ? k : 0][STORE_B ? i : 0] : dtu[k] * s_B[row + i];
+                    hin[i] = fmaf(da, hin[i], bb);
+                    yv = fmaf(hin[i], Cv[i], yv);
+                }
+                ypart[k] = yv;
             }
-#pragma unroll
-            for (int i = 0; i < NP; i++) {
-                float Pp = __shfl_up_sync(0xffffffffu, P[i], NL * d);
-                if (r >= d) P[i] *= Pp;
-            }
-        }
-        float hin[NPT];
-#pragma unroll
-        for (int i = 0; i < NPT; i++) {
-            float He = __shfl_up_sync(0xffffffffu, hl[i], NL);
-            float Pe = __shfl_up_sync(0xffffffffu, P[SA ? 0 : i], NL);
-            if (r == 0) {
-                He = 0.0f;
-                Pe = 1.0f;
-            }
-            hin[i] = fmaf(Pe, carry[i], He);
-            float Hl = __shfl_sync(0xffffffffu, hl[i], (R - 1) * NL + nl);
-            float Pl = __shfl_sync(0xffffffffu, P[SA ? 0 : i], (R - 1) * NL + nl);
-            carry[i] = fmaf(Pl, carry[i], Hl);
-        }
-        /* Pass 2: replay the run from its true initial state. */
-        float ypart[TR];
-#pragma unroll
-        for (int k = 0; k < TR; k++) {
-            const int row = (r * TR + k) * BSTR + nl * NPT;
-            float Cv[NPT];
-#pragma unroll
-            for (int i = 0; i < NPT; i++) Cv[i] = s_C[row + i];
-            float yv = 0.0f;
-#pragma unroll
-            for (int i = 0; i < NPT; i++) {
-                float da = SA ? ax[k] : STORE_A ? av[STORE_A ? k : 0][STORE_A ? i : 0]
-                                                : cuda_ex2(ax[k] * A2[i]);
-                float bb = STORE_B ? bv[STORE_B ? k : 0][STORE_B ? i : 0] : dtu[k] * s_B[row + i];
-                hin[i] = fmaf(da, hin[i], bb);
-                yv = fmaf(hin[i], Cv[i], yv);
-            }
-            ypart[k] = yv;
-        }
-        float tot = transpose_reduce<NL>(ypart, nl);
-        s_y[r * TR + nl][warp] = tot;
+            float tot = transpose_reduce<NL>(ypart, nl);
+            s_y[row0 + r * TR + nl][warp] = tot;
+        } /* sub-chunks */
         __syncthreads();
 
         /* Output: y = (sum + D*u) * silu(z), coalesced along channels. */
-        if (st_t < L - t0 && st_cok) {
-            float yv = s_y[st_t][st_cc] + s_du[st_t][st_cc];
-            if (zp) yv *= cuda_silu(z_cur);
-            st(yp, yv);
+#pragma unroll
+        for (int i = 0; i < SUB; i++) {
+            const int t = st_t + TC * i;
+            if (t < L - t0 && st_cok) {
+                float yv = s_y[t][st_cc] + s_du[t][st_cc];
+                if (HZ) yv *= cuda_silu(z_cur[i]);
+                st(yp + i * usub, yv);
+            }
         }
         yp += cstep;
     }
@@ -580,7 +602,10 @@ static void launch_short(cuda_device *dev, const scan_args<T> &a) {
 template <typename T, int NL, int NPT, bool SA>
 static void launch_runs(cuda_device *dev, const scan_args<T> &a) {
     dim3 grid((unsigned)((a.H * a.P / a.G + 7) / 8), (unsigned)a.G, (unsigned)a.B);
-    cuda_launch(dev, scan_runs_kernel<T, NL, NPT, SA>, grid, 256, 0, a);
+    if (a.z)
+        cuda_launch(dev, scan_runs_kernel<T, NL, NPT, SA, true>, grid, 256, 0, a);
+    else
+        cuda_launch(dev, scan_runs_kernel<T, NL, NPT, SA, false>, grid, 256, 0, a);
 }
 
 template <typename T, bool SA>
