@@ -62,6 +62,9 @@
 #endif
 
 #define TC (R * TR)
+#if TR % 4
+#error "TR must be a multiple of 4 (the runs' inputs are read as float4)"
+#endif
 #define WPC (NL * R)
 #define WG (CH * WPC)
 #define NPAD (NL * NPT)
@@ -281,6 +284,22 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
          * known (phase 2) y is a dot product; nothing of the run is replayed. */
         if (t0 > 0)
             SCAN_OUTPUT(t0 - TC);
+        /* The run's dt log2(e) (or decays) and dt u: TR consecutive floats, 16-byte
+         * aligned (TCP and TR are multiples of 4), read as float4s. */
+        float ax[TR], dtu[TR];
+        #pragma unroll
+        for (int k = 0; k < TR; k += 4) {
+            float4 xv = *(__local const float4 *)(s_x + cc * TCP + r * TR + k);
+            float4 dv = *(__local const float4 *)(s_dtu + cc * TCP + r * TR + k);
+            ax[k] = xv.x;
+            ax[k + 1] = xv.y;
+            ax[k + 2] = xv.z;
+            ax[k + 3] = xv.w;
+            dtu[k] = dv.x;
+            dtu[k + 1] = dv.y;
+            dtu[k + 2] = dv.z;
+            dtu[k + 3] = dv.w;
+        }
         float hl[NPT], cum[NP], w[TR][NPT], yl[TR];
         #pragma unroll
         for (int i = 0; i < NPT; i++)
@@ -290,16 +309,15 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
             cum[i] = 1.0f;
         #pragma unroll
         for (int k = 0; k < TR; k++) {
-            float ax = s_x[cc * TCP + r * TR + k], dtu = s_dtu[cc * TCP + r * TR + k];
             int row = (r * TR + k) * BSTR + nl * NPT;
             float yk = 0.0f;
             if (A_SCALAR)
-                cum[0] *= ax;
+                cum[0] *= ax[k];
             #pragma unroll
             for (int i = 0; i < NPT; i++) {
-                float da = A_SCALAR ? ax : exp2(ax * a2[i]);
+                float da = A_SCALAR ? ax[k] : exp2(ax[k] * a2[i]);
                 float cv = s_C[row + i];
-                hl[i] = fma(da, hl[i], dtu * s_B[row + i]);
+                hl[i] = fma(da, hl[i], dtu[k] * s_B[row + i]);
                 if (!A_SCALAR)
                     cum[A_SCALAR ? 0 : i] *= da;
                 w[k][i] = cv * cum[A_SCALAR ? 0 : i];
