@@ -14,7 +14,11 @@
  * the second, counted in the PTX) is used when its groups give every compute
  * unit at least one, e.g. 256 groups for the 2048 channels of Mamba-1's D =
  * 2048 on an H100's 132 SMs; with fewer channels the second (64 work-items per
- * channel, twice the groups) keeps the device filled. */
+ * channel, twice the groups) keeps the device filled. For N = 128 (Mamba-2's
+ * usual state), 8 states per work-item and 4 channels per group halve the
+ * instructions per state-step of the second row (PTX of the block loop: 449
+ * for 32 state-steps vs 429 for 16); with a per-state A (Mamba-1) its decay
+ * products do not fit the local memory budget and the second row is used. */
 typedef struct runs_layout {
     int max_n, npt, nl, r, tr, ch;
 } runs_layout;
@@ -22,7 +26,7 @@ typedef struct runs_layout {
 static const runs_layout k_layouts[] = {
     {1, 1, 1, 32, 4, 8},  {2, 1, 2, 16, 8, 8}, {4, 2, 2, 16, 8, 8},  {8, 2, 4, 16, 8, 4},
     {16, 2, 8, 4, 8, 8},  {16, 2, 8, 8, 8, 4}, {32, 4, 8, 4, 8, 8},  {64, 4, 16, 4, 4, 4},
-    {128, 4, 32, 4, 4, 2},
+    {128, 8, 16, 4, 4, 4}, {128, 4, 32, 4, 4, 2},
 };
 #define N_LAYOUTS (sizeof k_layouts / sizeof k_layouts[0])
 
@@ -45,30 +49,35 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
     *done = 0;
     if (dev->scan_runs_off)
         return SSMRT_OK;
-    const runs_layout *l = NULL;
-    int64_t hpg = s->H * s->P / s->G;
-    for (size_t i = 0; i < N_LAYOUTS && !l; i++) {
-        l = s->N <= k_layouts[i].max_n ? &k_layouts[i] : NULL;
-        int64_t groups = (hpg + (l ? l->ch : 1) - 1) / (l ? l->ch : 1) * s->G * s->B;
-        if (l && i + 1 < N_LAYOUTS && k_layouts[i + 1].max_n == l->max_n &&
-            groups < (int64_t)dev->compute_units)
-            l = NULL; /* too few groups: the next row, with fewer channels each */
-    }
     /* Step indices are 32-bit in the kernel, with a block of headroom. */
-    if (!l || s->L > INT32_MAX - 1024)
+    if (s->L > INT32_MAX - 1024 || dev->max_wg < RUNS_WG)
         return SSMRT_OK;
-    /* A quarter of local memory stays with the compiler (a kernel asking for all
-     * of it fails to launch on NVIDIA). */
-    if (runs_local_bytes(l, s->a_scalar) > dev->local_mem / 4 * 3 || dev->max_wg < RUNS_WG)
+    /* The rows of the smallest state size >= N, in order: the first whose local
+     * memory fits (a quarter stays with the compiler: a kernel asking for all of
+     * it fails to launch on NVIDIA) and whose groups give every compute unit at
+     * least one; failing the second, the last that fits. */
+    const runs_layout *l = NULL;
+    int64_t hpg = s->H * s->P / s->G, max_n = 0;
+    for (size_t i = 0; i < N_LAYOUTS; i++) {
+        const runs_layout *c = &k_layouts[i];
+        if (c->max_n < s->N || (max_n && c->max_n != max_n))
+            continue;
+        max_n = c->max_n;
+        if (runs_local_bytes(c, s->a_scalar) > dev->local_mem / 4 * 3)
+            continue;
+        l = c;
+        if ((hpg + c->ch - 1) / c->ch * s->G * s->B >= (int64_t)dev->compute_units)
+            break;
+    }
+    if (!l)
         return SSMRT_OK;
+    /* B and C rows as float4 loads: every row start 16-byte aligned, no padding
+     * states. */
+    int bc4 = s->N % 4 == 0 && l->nl * l->npt == s->N && op->src[SSMRT_SCAN_B].offset % 16 == 0 &&
+              op->src[SSMRT_SCAN_C].offset % 16 == 0;
     /* On NVIDIA, room for two work-groups per SM: left alone, the compiler spends
      * ~130-180 registers on this kernel (one group of 8 warps per SM, measured
      * with ptxas on the LLVM NVPTX output) and the scan becomes latency-bound. */
-    /* B and C rows as float4 loads: every row start 16-byte aligned, no padding
-     * states, and at most two float4s per work-item (beyond that the registers
-     * they hold cost more than the instructions they save). */
-    int bc4 = s->N % 4 == 0 && l->nl * l->npt == s->N && op->src[SSMRT_SCAN_B].offset % 16 == 0 &&
-              op->src[SSMRT_SCAN_C].offset % 16 == 0 && l->r * l->tr * s->N <= 4 * RUNS_WG;
     char defs[160];
     ssmrt_ocl_kernel *k = NULL;
     for (int capped = dev->nv_registers >= 2 * RUNS_WG * 64; !k; capped = 0) {
