@@ -35,6 +35,43 @@ __global__ void conv1d_kernel(const float *__restrict__ x, const float *__restri
     }
 }
 
+/* Mamba's widths (W <= 4, the usual 4): a thread owns one channel d for LT
+ * consecutive steps and slides a window of the last W-1 inputs in registers,
+ * so every input is read once and no index needs a 64-bit division. grid: x =
+ * channel blocks, y = step tiles, z = batch. */
+template <int W>
+__global__ void conv1d_window_kernel(const float *__restrict__ x, const float *__restrict__ w,
+                                     const float *__restrict__ bias, const float *__restrict__ st,
+                                     float *__restrict__ y, int L, int D, int LT, int silu) {
+    cuda_pdl_enter();
+    const int d = blockIdx.x * blockDim.x + threadIdx.x;
+    if (d >= D) return;
+    const int l0 = blockIdx.y * LT, l1 = min(l0 + LT, L);
+    const int64_t b = blockIdx.z;
+    float wr[W], win[W > 1 ? W - 1 : 1];
+#pragma unroll
+    for (int j = 0; j < W; j++) wr[j] = w[(int64_t)d * W + j];
+    /* win[j] = xx[l0 + j]: the state for the first W-1 steps of the sequence. */
+#pragma unroll
+    for (int j = 0; j < W - 1; j++) {
+        int i = l0 + j - (W - 1); /* time index of x */
+        win[j] = i >= 0 ? x[(b * L + i) * D + d] : st ? st[(b * D + d) * (W - 1) + (i + W - 1)] : 0.0f;
+    }
+    const float b0 = bias ? bias[d] : 0.0f;
+    const float *xp = x + (b * L + l0) * D + d;
+    float *yp = y + (b * L + l0) * D + d;
+    for (int l = l0; l < l1; l++, xp += D, yp += D) {
+        const float xn = *xp;
+        float acc = fmaf(wr[W - 1], xn, b0);
+#pragma unroll
+        for (int j = 0; j < W - 1; j++) acc = fmaf(wr[j], win[j], acc);
+#pragma unroll
+        for (int j = 0; j + 1 < W - 1; j++) win[j] = win[j + 1];
+        if (W > 1) win[W > 1 ? W - 2 : 0] = xn;
+        *yp = silu ? cuda_silu(acc) : acc;
+    }
+}
+
 /* state_out[k] = xx[L + k], k < W-1, one thread per (b, d) in increasing k: the
  * read index L + k is never below the write index k, so state_out may alias the
  * input state. Launched after conv1d_kernel, which reads the old state. */
@@ -59,7 +96,20 @@ int cuda_op_conv1d_causal(cuda_device *dev, const ssmrt_op *op) {
     const float *bias = cuda_opt_f32(op, SSMRT_CONV_BIAS);
     const float *st = cuda_opt_f32(op, SSMRT_CONV_STATE);
     int64_t n = cd.B * cd.L * cd.D;
-    if (n > 0) {
+    const int LT = 16; /* steps per thread of the window kernel */
+    if (n > 0 && cd.W <= 4 && cd.L <= 0x7fffffff && cd.D <= 0x7fffffff && cd.B <= 65535 &&
+        (cd.L + LT - 1) / LT <= 65535) {
+        dim3 grid((unsigned)((cd.D + 127) / 128), (unsigned)((cd.L + LT - 1) / LT), (unsigned)cd.B);
+        float *y = (float *)cuda_desc_ptr(&op->dst[0]);
+        int L = (int)cd.L, D = (int)cd.D, silu = op->params.conv.silu;
+        switch (cd.W) {
+        case 1: cuda_launch(dev, conv1d_window_kernel<1>, grid, 128, 0, x, w, bias, st, y, L, D, LT, silu); break;
+        case 2: cuda_launch(dev, conv1d_window_kernel<2>, grid, 128, 0, x, w, bias, st, y, L, D, LT, silu); break;
+        case 3: cuda_launch(dev, conv1d_window_kernel<3>, grid, 128, 0, x, w, bias, st, y, L, D, LT, silu); break;
+        default: cuda_launch(dev, conv1d_window_kernel<4>, grid, 128, 0, x, w, bias, st, y, L, D, LT, silu); break;
+        }
+        if ((rc = CUDA_LAUNCH_CHECK("conv1d_causal"))) return rc;
+    } else if (n > 0) {
         cuda_launch(dev, conv1d_kernel, cuda_grid_for(n, 256), 256, 0,
             x, w, bias, st, (float *)cuda_desc_ptr(&op->dst[0]), cd.B, cd.L, cd.D, cd.W,
             op->params.conv.silu);
