@@ -54,6 +54,7 @@ typedef struct ssmrt_ocl_kernel {
     char *name;
     cl_kernel kernel;
     size_t max_wg; /* CL_KERNEL_WORK_GROUP_SIZE for this device */
+    int reported;  /* its build details were logged (scan_runs) */
 } ssmrt_ocl_kernel;
 
 /* ---- devices ------------------------------------------------------------- */

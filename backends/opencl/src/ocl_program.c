@@ -198,6 +198,7 @@ ssmrt_ocl_kernel *ssmrt_ocl_kernel_get(ssmrt_ocl_device *dev, const char *source
         return NULL;
     }
     k->max_wg = dev->max_wg;
+    k->reported = 0;
     size_t wg = 0;
     if (clGetKernelWorkGroupInfo(k->kernel, dev->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg,
                                  &wg, NULL) == CL_SUCCESS &&

@@ -43,6 +43,21 @@ static size_t runs_local_bytes(const runs_layout *l, int a_scalar)
     return floats * sizeof(float);
 }
 
+/* Logs (at info level) the build log of the kernel's program, if any. */
+static void runs_log_build(ssmrt_ocl_device *dev, const ssmrt_ocl_kernel *k, const char *defs)
+{
+    if (!ssmrt_ocl_host || ssmrt_ocl_host->log_level < SSMRT_LOG_INFO)
+        return;
+    char log[2048];
+    size_t len = 0;
+    if (clGetProgramBuildInfo(k->program->program, dev->device, CL_PROGRAM_BUILD_LOG,
+                              sizeof log - 1, log, &len) != CL_SUCCESS)
+        len = 0;
+    log[len < sizeof log ? len : sizeof log - 1] = '\0';
+    SSMRT_OCL_LOG(SSMRT_LOG_INFO, "opencl: %s: scan_runs built with '%s'%s%s", dev->name, defs,
+                  log[0] ? "; build log:\n" : " (no build log)", log);
+}
+
 int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_shape *s,
                         int *done)
 {
@@ -84,7 +99,8 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
         unsigned cap = dev->nv_registers / (2 * RUNS_WG);
         char regs[48] = "";
         if (capped)
-            snprintf(regs, sizeof regs, " -cl-nv-maxrregcount %u", cap > 255 ? 255 : cap);
+            snprintf(regs, sizeof regs, " -cl-nv-maxrregcount %u -cl-nv-verbose",
+                     cap > 255 ? 255 : cap);
         snprintf(defs, sizeof defs,
                  "-DNPT=%d -DNL=%d -DR=%d -DTR=%d -DCH=%d -DA_SCALAR=%d -DBC4=%d%s", l->npt,
                  l->nl, l->r, l->tr, l->ch, s->a_scalar, bc4, regs);
@@ -106,6 +122,12 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
     }
     if (k->max_wg < RUNS_WG)
         return SSMRT_OK; /* registers: the driver cannot run 256 of these together */
+    if (!k->reported) {
+        /* With -cl-nv-verbose the log holds ptxas's register and spill counts
+         * (empty when the binary came from the cache). */
+        k->reported = 1;
+        runs_log_build(dev, k, defs);
+    }
 
     static const ssmrt_tensor_desc absent;
     const ssmrt_tensor_desc *so = op->n_dst > 1 ? &op->dst[1] : &absent;
