@@ -15,22 +15,17 @@
 //      and, with STAGE, the B and C rows of the block are stored into shared
 //      memory from registers, where they were loaded one block earlier; then
 //      the next block's loads are issued, so their latency hides behind this
-//      block's work. Barrier.
-//   2. Each thread scans its chunk from a zero state with the running decay
-//      product P_i = prod_{j<=i} exp(dt_j a): local state h_i, partial output
-//      yl_i = C_i . h_i, and keeps CP_i = C_i * P_i (one vec4 per step). It
-//      publishes the chunk's aggregate (P_T, h_T). Barrier.
+//      block's work (a second register set for two blocks ahead would push a
+//      CUDA twin of this kernel past 128 registers at N = 16). Barrier.
+//   2. Each thread scans its chunk from a zero state, keeping the local state
+//      h_i and the running decay product P_i = prod_{j<=i} exp(dt_j a) of each
+//      step in registers, and publishes the chunk's aggregate (P_T, h_T). Barrier.
 //   3. The chunk's true initial state s0 is the block carry combined with the
 //      aggregates of the chunks before it by (a1, b1) o (a2, b2) = (a1 a2, a2 b1 + b2);
-//      then the true state is h_i + P_i s0, so y_i = yl_i + CP_i . s0: one FMA
-//      per state and step, no second exp, no replay. The last chunk publishes
-//      the next block's carry (double-buffered, so no third barrier).
-//   4. Partial y sums are reduced over the QL lanes, D*u and the silu(z) gate
-//      applied, and y written. Built with -DSUBGROUP (devices with subgroup
-//      shuffles and QL <= subgroup size), the reduction is a reduce-scatter of
-//      shuffles: each stage a lane sends the half of its sums its partner keeps
-//      (then, once one sum is left, adds its partner's), so no shared memory and
-//      no barrier. Otherwise the sums go through shared memory (one more barrier).
+//      the true state of step i is then h_i + P_i s0, so y_i = C_i . (P_i s0 + h_i):
+//      two FMAs per state and step, no second exp and no replay of the
+//      recurrence. The last chunk publishes the next block's carry
+//      (double-buffered, so no third barrier).
 // So every exp is computed once (once per step for a per-head A), the state
 // stays in registers, and global traffic is one read of u, delta, z, B, C per
 // workgroup and one write of y. Shared buffers written in block k are read only
@@ -119,32 +114,198 @@ vec4 load_row(bool is_b, uint e, uint n0, bool ok) {
 // Raw per-channel inputs of one step: delta, u, z.
 struct Raw { float d, u, z; };
 
+// Per invocation, set once per channel group in main() (private globals, so the
+// block functions below take no long parameter lists).
+uint lane, cl, c, tid, HP, nblk;
+uint b, g, hp0, nlive, hp, h, rowg;
+bool live, f_sp, f_d;
+uint sk, sj, du0, uu0;                       // staged channel slot, first staged step
+bool slive;
+float sbias, dsk;
+vec4 a[NKS];                                 // A * log2(e) of this lane's states
+
+// Raw inputs of per-channel staged values and B, C quads of step j of the block
+// starting at t0 (zero outside [0, L) and for idle channel slots).
+Raw load_raw(uint t) {
+    Raw r = Raw(0.0, 0.0, 0.0);
+    if (slive && t < pc.L) {
+        r.d = delta[du0 + t * pc.H];
+        r.u = u[pc.off_u + uu0 + t * HP];
+        if (ZS != 0u) r.z = z[pc.off_z + uu0 + t * HP];
+    }
+    return r;
+}
+
+vec4 load_quad(bool is_b, uint t, uint q) {
+    uint row = (b * pc.L + t) * rowg + g * pc.N + 4u * q;
+    return load_row(is_b, (is_b ? pc.off_B : pc.off_C) + row, 4u * q, t < pc.L);
+}
+
+// 1. Stages block blk into shared memory from the registers pf, pfb, pfc, then
+// loads block blk + 1 into them.
+void stage(uint blk, inout Raw pf[SE], inout vec4 pfb[SB], inout vec4 pfc[SB]) {
+    uint t0 = blk * TB, buf = blk & 1u;
+    uint sb = buf * TB4 * CL, bb = buf * TB * NQ;
+    [[unroll]] for (uint r = 0u; r < SE; r++) {
+        uint j = sj + r * (NT / CL);
+        if (j >= TB) continue;
+        float dt = 0.0;
+        if (slive && t0 + j < pc.L) {
+            dt = pf[r].d + sbias;
+            if (f_sp) dt = softplus_f(dt);
+        }
+        uint si = sb + (j >> 2) * CL + sk;
+        dt_s[si][j & 3u] = dt;
+        u_s[si][j & 3u] = pf[r].u;
+        if (ZS != 0u) z_s[si][j & 3u] = pf[r].z;
+        pf[r] = load_raw(t0 + TB + j);
+    }
+    if (STAGE != 0u)
+        [[unroll]] for (uint r = 0u; r < SB; r++) {
+            uint e = tid + NT * r;
+            if (e >= TB * NQ) continue;
+            b_s[bb + e] = pfb[r];
+            c_s[bb + e] = pfc[r];
+            pfb[r] = load_quad(true, t0 + TB + e / NQ, e % NQ);
+            pfc[r] = load_quad(false, t0 + TB + e / NQ, e % NQ);
+        }
+}
+
+// B (or C) quad k of step j of the block at t0, from shared memory or memory.
+vec4 row_quad(bool is_b, uint bb, uint t0, uint j, uint k) {
+    if (STAGE != 0u) return is_b ? b_s[bb + j * NQ + k * QL + lane] : c_s[bb + j * NQ + k * QL + lane];
+    return load_quad(is_b, t0 + j, k * QL + lane);
+}
+
+// 2.-4. Scan, combine and output of block blk (staged by stage()).
+void compute(uint blk) {
+    uint t0 = blk * TB, buf = blk & 1u;
+    uint sb = buf * TB4 * CL, bb = buf * TB * NQ, ab = buf * NC * CL * NQ, cb = buf * CL * NQ;
+    barrier();
+
+    // 2. Local scan of the chunk from zero: local states h_i and decay products P_i.
+    vec4 hl[NKS][T], pp[NKS][T];
+    [[unroll]] for (uint k = 0u; k < NKS; k++) {
+        vec4 hs = vec4(0.0), pr = vec4(1.0);
+        vec4 dt4 = vec4(0.0), u4 = vec4(0.0);
+        [[unroll]] for (uint i = 0u; i < T; i++) {
+            uint j = c * T + i;              // step within the block
+            uint q4 = T % 4u == 0u ? (i & 3u) : (j & 3u);
+            if (T % 4u != 0u || q4 == 0u) {
+                dt4 = dt_s[sb + (j >> 2) * CL + cl];
+                u4 = u_s[sb + (j >> 2) * CL + cl];
+            }
+            float dt = dt4[q4];
+            vec4 bv = row_quad(true, bb, t0, j, k);
+            vec4 dA;
+            if (AHEAD != 0u)
+                dA = vec4(exp2(dt * a[k].x));
+            else
+                dA = exp2(dt * a[k]);
+            hs = dA * hs + (dt * u4[q4]) * bv;
+            pr *= dA;
+            hl[k][i] = hs;
+            pp[k][i] = pr;
+        }
+        agg_a[ab + (c * CL + cl) * NQ + k * QL + lane] = pr;
+        agg_b[ab + (c * CL + cl) * NQ + k * QL + lane] = hs;
+    }
+    barrier();
+
+    // 3. True initial state s0 of the chunk; the true state is h_i + P_i s0.
+    float yl[T];
+    [[unroll]] for (uint i = 0u; i < T; i++) yl[i] = 0.0;
+    [[unroll]] for (uint k = 0u; k < NKS; k++) {
+        uint qi = k * QL + lane;
+        vec4 st = carry[cb + cl * NQ + qi];
+        for (uint q = 0u; q < c; q++)
+            st = agg_a[ab + (q * CL + cl) * NQ + qi] * st + agg_b[ab + (q * CL + cl) * NQ + qi];
+        [[unroll]] for (uint i = 0u; i < T; i++)
+            yl[i] += dot(row_quad(false, bb, t0, c * T + i, k), pp[k][i] * st + hl[k][i]);
+        if (c == NC - 1u) {
+            st = pp[k][T - 1u] * st + hl[k][T - 1u];
+            carry[(cb ^ (CL * NQ)) + cl * NQ + qi] = st;
+            if (blk == nblk - 1u && live && (pc.flags & F_S1) != 0u) {
+                uint n0 = 4u * qi;
+                [[unroll]] for (uint q = 0u; q < 4u; q++)
+                    if (n0 + q < pc.N) state_out[pc.off_s1 + (b * HP + hp) * pc.N + n0 + q] = st[q];
+            }
+        }
+    }
+
+    // 4. Reduce over lanes, finish, write y.
+#ifdef SUBGROUP
+    uint len = T;
+    [[unroll]] for (uint m = QL / 2u; m >= 1u; m >>= 1) {
+        if (len > 1u) {
+            len >>= 1;
+            bool upper = (lane & m) != 0u;
+            [[unroll]] for (uint i = 0u; i < T / 2u; i++) {
+                if (i >= len) break;
+                float send = upper ? yl[i] : yl[i + len];
+                float keep = upper ? yl[i + len] : yl[i];
+                yl[i] = keep + subgroupShuffleXor(send, m);
+            }
+        } else {
+            yl[0] += subgroupShuffleXor(yl[0], m);
+        }
+    }
+    // The lane holds the sums of steps c*T + lane*T/QL + i, i < len; when QL > T,
+    // QL/T lanes hold each sum and the first of them writes it.
+    if (live && (lane * T) % QL == 0u)
+        [[unroll]] for (uint i = 0u; i < T; i++) {
+            if (i >= len) break;
+            uint j = c * T + (lane * T) / QL + i, t = t0 + j;
+            if (t >= pc.L) break;
+            float s = yl[i];
+            uint si = sb + (j >> 2) * CL + cl;
+            if (f_d) s += dsk * u_s[si][j & 3u];
+            if (ZS != 0u) s *= silu_f(z_s[si][j & 3u]);
+            y[pc.off_y + (b * pc.L + t) * HP + hp] = s;
+        }
+#else
+    [[unroll]] for (uint i = 0u; i < T; i++) ys[tid * T + i] = yl[i];
+    barrier();
+    for (uint e = tid; e < TB * CL; e += NT) {
+        uint k = e % CL, j = e / CL, t = t0 + j;
+        if (k >= nlive || t >= pc.L) continue;
+        uint cc = j / T, i = j % T;
+        float s = 0.0;
+        for (uint l = 0u; l < QL; l++) s += ys[(l + QL * (k + CL * cc)) * T + i];
+        uint si = sb + (j >> 2) * CL + k;
+        if (f_d) s += Dskip[pc.off_D + (hp0 + k) / pc.P] * u_s[si][j & 3u];
+        if (ZS != 0u) s *= silu_f(z_s[si][j & 3u]);
+        y[pc.off_y + (b * pc.L + t) * HP + hp0 + k] = s;
+    }
+#endif
+}
+
 void main() {
-    uint lane = gl_LocalInvocationID.x, cl = gl_LocalInvocationID.y, c = gl_LocalInvocationID.z;
-    uint tid = lane + QL * (cl + CL * c);
+    lane = gl_LocalInvocationID.x;
+    cl = gl_LocalInvocationID.y;
+    c = gl_LocalInvocationID.z;
+    tid = lane + QL * (cl + CL * c);
     uint hpg = pc.H / pc.G;                  // heads per group
     uint chg = hpg * pc.P;                   // channels per (batch, group)
     uint tiles = (chg + CL - 1u) / CL;
     uint ngrp = pc.Bsz * pc.G * tiles;
-    uint HP = pc.H * pc.P;
+    HP = pc.H * pc.P;
     bool f_s0 = (pc.flags & F_S0) != 0u, f_bias = (pc.flags & F_BIAS) != 0u;
-    bool f_sp = (pc.flags & F_SOFTPLUS) != 0u;
-    bool f_d = (pc.flags & F_D) != 0u; // z presence is ZS (a constant: no z registers without it)
-    uint nblk = (pc.L + TB - 1u) / TB;
+    f_sp = (pc.flags & F_SOFTPLUS) != 0u;
+    f_d = (pc.flags & F_D) != 0u;            // z presence is ZS: no z registers without z
+    nblk = (pc.L + TB - 1u) / TB;
+    rowg = pc.G * pc.N;                      // B/C elements per step
 
     for (uint grp = gl_WorkGroupID.x; grp < ngrp; grp += gl_NumWorkGroups.x) {
         uint tile = grp % tiles, bg = grp / tiles;
-        uint g = bg % pc.G, b = bg / pc.G;
-        uint hp0 = g * chg + tile * CL;      // h*P + p of channel slot 0
-        uint nlive = min(CL, chg - tile * CL);
-        bool live = cl < nlive;
-        uint hp = hp0 + (live ? cl : 0u);
-        uint h = hp / pc.P;
-        uint rowg = pc.G * pc.N;             // B/C elements per step
-        float dsk = f_d ? Dskip[pc.off_D + h] : 0.0;
-
-        // A of this thread's states, times log2(e): exp(x) = exp2(x log2 e).
-        vec4 a[NKS];
+        g = bg % pc.G;
+        b = bg / pc.G;
+        hp0 = g * chg + tile * CL;           // h*P + p of channel slot 0
+        nlive = min(CL, chg - tile * CL);
+        live = cl < nlive;
+        hp = hp0 + (live ? cl : 0u);
+        h = hp / pc.P;
+        dsk = f_d ? Dskip[pc.off_D + h] : 0.0;
         [[unroll]] for (uint k = 0u; k < NKS; k++) {
             uint n0 = 4u * (lane + QL * k);
             a[k] = vec4(0.0);
@@ -154,7 +315,7 @@ void main() {
                 [[unroll]] for (uint q = 0u; q < 4u; q++)
                     if (n0 + q < pc.N) a[k][q] = A[pc.off_A + h * pc.N + n0 + q];
             }
-            a[k] *= LOG2E;
+            a[k] *= LOG2E;                   // exp(x) = exp2(x log2 e)
         }
         if (c == 0u)
             [[unroll]] for (uint k = 0u; k < NKS; k++) {
@@ -165,177 +326,33 @@ void main() {
                         if (n0 + q < pc.N) s[q] = state_in[pc.off_s0 + (b * HP + hp) * pc.N + n0 + q];
                 carry[cl * NQ + k * QL + lane] = s;
             }
-
-        // Staged per-channel values: a thread always stages channel slot sk (NT is
-        // a multiple of CL) at steps sj + r*NT/CL, so its head, bias and index
-        // bases are fixed for the channel group.
-        uint sk = tid % CL, sj = tid / CL;
-        bool slive = sk < nlive;
+        // A thread always stages channel slot sk (NT is a multiple of CL) at steps
+        // sj + r*NT/CL of each block, so its head, bias and index bases are fixed.
+        sk = tid % CL;
+        sj = tid / CL;
+        slive = sk < nlive;
         uint shp = hp0 + sk, sh = shp / pc.P;
-        float sbias = f_bias ? dbias[pc.off_bias + sh] : 0.0;
-        uint du0 = pc.off_delta + b * pc.L * pc.H + sh, uu0 = b * pc.L * HP + shp;
+        sbias = f_bias ? dbias[pc.off_bias + sh] : 0.0;
+        du0 = pc.off_delta + b * pc.L * pc.H + sh;
+        uu0 = b * pc.L * HP + shp;
+
         // Registers holding the next block's raw inputs.
         Raw pf[SE];
+        vec4 pfb[SB], pfc[SB];
         [[unroll]] for (uint r = 0u; r < SE; r++) {
             uint j = sj + r * (NT / CL);
-            pf[r] = Raw(0.0, 0.0, 0.0);
-            if (j < TB && slive && j < pc.L) {
-                pf[r].d = delta[du0 + j * pc.H];
-                pf[r].u = u[pc.off_u + uu0 + j * HP];
-                if (ZS != 0u) pf[r].z = z[pc.off_z + uu0 + j * HP];
-            }
+            pf[r] = j < TB ? load_raw(j) : Raw(0.0, 0.0, 0.0);
         }
-        vec4 pfb[SB], pfc[SB];
-        if (STAGE != 0u)
-            [[unroll]] for (uint r = 0u; r < SB; r++) {
-                uint e = tid + NT * r, q = e % NQ, t = e / NQ;
-                bool ok = e < TB * NQ && t < pc.L;
-                uint row = (b * pc.L + t) * rowg + g * pc.N + 4u * q;
-                pfb[r] = load_row(true, pc.off_B + row, 4u * q, ok);
-                pfc[r] = load_row(false, pc.off_C + row, 4u * q, ok);
-            }
+        [[unroll]] for (uint r = 0u; r < SB; r++) {
+            uint e = tid + NT * r;
+            bool ok = STAGE != 0u && e < TB * NQ;
+            pfb[r] = ok ? load_quad(true, e / NQ, e % NQ) : vec4(0.0);
+            pfc[r] = ok ? load_quad(false, e / NQ, e % NQ) : vec4(0.0);
+        }
 
         for (uint blk = 0u; blk < nblk; blk++) {
-            uint t0 = blk * TB, buf = blk & 1u;
-            uint sb = buf * TB4 * CL, bb = buf * TB * NQ, ab = buf * NC * CL * NQ, cb = buf * CL * NQ;
-            // 1. Stage this block from registers, issue the next block's loads.
-            [[unroll]] for (uint r = 0u; r < SE; r++) {
-                uint j = sj + r * (NT / CL);
-                if (j >= TB) continue;
-                float dt = 0.0;
-                if (slive && t0 + j < pc.L) {
-                    dt = pf[r].d + sbias;
-                    if (f_sp) dt = softplus_f(dt);
-                }
-                uint si = sb + (j >> 2) * CL + sk;
-                dt_s[si][j & 3u] = dt;
-                u_s[si][j & 3u] = pf[r].u;
-                if (ZS != 0u) z_s[si][j & 3u] = pf[r].z;
-                uint t = t0 + TB + j;
-                if (slive && t < pc.L) {
-                    pf[r].d = delta[du0 + t * pc.H];
-                    pf[r].u = u[pc.off_u + uu0 + t * HP];
-                    if (ZS != 0u) pf[r].z = z[pc.off_z + uu0 + t * HP];
-                }
-            }
-            if (STAGE != 0u)
-                [[unroll]] for (uint r = 0u; r < SB; r++) {
-                    uint e = tid + NT * r, q = e % NQ, j = e / NQ;
-                    if (e >= TB * NQ) continue;
-                    b_s[bb + e] = pfb[r];
-                    c_s[bb + e] = pfc[r];
-                    uint t = t0 + TB + j;
-                    uint row = (b * pc.L + t) * rowg + g * pc.N + 4u * q;
-                    pfb[r] = load_row(true, pc.off_B + row, 4u * q, t < pc.L);
-                    pfc[r] = load_row(false, pc.off_C + row, 4u * q, t < pc.L);
-                }
-            barrier();
-
-            // 2. Local scan of the chunk from zero.
-            float yl[T];
-            vec4 cp[NKS][T];
-            [[unroll]] for (uint i = 0u; i < T; i++) yl[i] = 0.0;
-            [[unroll]] for (uint k = 0u; k < NKS; k++) {
-                uint n0 = 4u * (lane + QL * k);
-                vec4 hs = vec4(0.0), pr = vec4(1.0);
-                vec4 dt4 = vec4(0.0), u4 = vec4(0.0);
-                [[unroll]] for (uint i = 0u; i < T; i++) {
-                    uint j = c * T + i;              // step within the block
-                    uint q4 = T % 4u == 0u ? (i & 3u) : (j & 3u);
-                    if (T % 4u != 0u || q4 == 0u) {
-                        dt4 = dt_s[sb + (j >> 2) * CL + cl];
-                        u4 = u_s[sb + (j >> 2) * CL + cl];
-                    }
-                    float dt = dt4[q4];
-                    vec4 bv, cv;
-                    if (STAGE != 0u) {
-                        bv = b_s[bb + j * NQ + k * QL + lane];
-                        cv = c_s[bb + j * NQ + k * QL + lane];
-                    } else {
-                        uint t = t0 + j;
-                        uint row = (b * pc.L + t) * rowg + g * pc.N + n0;
-                        bv = load_row(true, pc.off_B + row, n0, t < pc.L);
-                        cv = load_row(false, pc.off_C + row, n0, t < pc.L);
-                    }
-                    vec4 dA;
-                    if (AHEAD != 0u)
-                        dA = vec4(exp2(dt * a[k].x));
-                    else
-                        dA = exp2(dt * a[k]);
-                    hs = dA * hs + (dt * u4[q4]) * bv;
-                    pr *= dA;
-                    yl[i] += dot(cv, hs);
-                    cp[k][i] = cv * pr;
-                }
-                agg_a[ab + (c * CL + cl) * NQ + k * QL + lane] = pr;
-                agg_b[ab + (c * CL + cl) * NQ + k * QL + lane] = hs;
-            }
-            barrier();
-
-            // 3. True initial state of the chunk; y_i = yl_i + CP_i . s0.
-            [[unroll]] for (uint k = 0u; k < NKS; k++) {
-                uint qi = k * QL + lane;
-                vec4 st = carry[cb + cl * NQ + qi];
-                for (uint q = 0u; q < c; q++)
-                    st = agg_a[ab + (q * CL + cl) * NQ + qi] * st + agg_b[ab + (q * CL + cl) * NQ + qi];
-                [[unroll]] for (uint i = 0u; i < T; i++) yl[i] += dot(cp[k][i], st);
-                if (c == NC - 1u) {
-                    uint own = ab + (c * CL + cl) * NQ + qi;
-                    st = agg_a[own] * st + agg_b[own];
-                    carry[(cb ^ (CL * NQ)) + cl * NQ + qi] = st;
-                    if (blk == nblk - 1u && live && (pc.flags & F_S1) != 0u) {
-                        uint n0 = 4u * qi;
-                        [[unroll]] for (uint q = 0u; q < 4u; q++)
-                            if (n0 + q < pc.N) state_out[pc.off_s1 + (b * HP + hp) * pc.N + n0 + q] = st[q];
-                    }
-                }
-            }
-
-            // 4. Reduce over lanes, finish, write y.
-#ifdef SUBGROUP
-            uint len = T;
-            [[unroll]] for (uint m = QL / 2u; m >= 1u; m >>= 1) {
-                if (len > 1u) {
-                    len >>= 1;
-                    bool upper = (lane & m) != 0u;
-                    [[unroll]] for (uint i = 0u; i < T / 2u; i++) {
-                        if (i >= len) break;
-                        float send = upper ? yl[i] : yl[i + len];
-                        float keep = upper ? yl[i + len] : yl[i];
-                        yl[i] = keep + subgroupShuffleXor(send, m);
-                    }
-                } else {
-                    yl[0] += subgroupShuffleXor(yl[0], m);
-                }
-            }
-            // The lane holds the sums of steps c*T + lane*T/QL + i, i < len; when
-            // QL > T, QL/T lanes hold each sum and the first of them writes it.
-            if (live && (lane * T) % QL == 0u)
-                [[unroll]] for (uint i = 0u; i < T; i++) {
-                    if (i >= len) break;
-                    uint j = c * T + (lane * T) / QL + i, t = t0 + j;
-                    if (t >= pc.L) break;
-                    float s = yl[i];
-                    uint si = sb + (j >> 2) * CL + cl;
-                    if (f_d) s += dsk * u_s[si][j & 3u];
-                    if (ZS != 0u) s *= silu_f(z_s[si][j & 3u]);
-                    y[pc.off_y + (b * pc.L + t) * HP + hp] = s;
-                }
-#else
-            [[unroll]] for (uint i = 0u; i < T; i++) ys[tid * T + i] = yl[i];
-            barrier();
-            for (uint e = tid; e < TB * CL; e += NT) {
-                uint k = e % CL, j = e / CL, t = t0 + j;
-                if (k >= nlive || t >= pc.L) continue;
-                uint cc = j / T, i = j % T;
-                float s = 0.0;
-                for (uint l = 0u; l < QL; l++) s += ys[(l + QL * (k + CL * cc)) * T + i];
-                uint si = sb + (j >> 2) * CL + k;
-                if (f_d) s += Dskip[pc.off_D + (hp0 + k) / pc.P] * u_s[si][j & 3u];
-                if (ZS != 0u) s *= silu_f(z_s[si][j & 3u]);
-                y[pc.off_y + (b * pc.L + t) * HP + hp0 + k] = s;
-            }
-#endif
+            stage(blk, pf, pfb, pfc);
+            compute(blk);
         }
         barrier(); // the next channel group's staging must not meet this one's reads
     }

@@ -55,10 +55,11 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
      * power of two of N/4, at most 32) times CL channels of one (batch, group) make a
      * row of W = 32 invocations (the subgroup size where that is larger), times NC
      * chunks of T = 4 steps. A row is one chunk of a subgroup, so a subgroup's B and
-     * C reads are one row shared by its CL channels. T = 4, not 8: a thread keeps T
-     * vec4 of C*P and T partial sums across the chunk combine; at T = 8 the CUDA
-     * twin of this kernel needs 127 registers (ptxas, sm_90), one short of the 128
-     * that let two 256-thread workgroups share an SM, at T = 4 it needs 78. On GPUs
+     * C reads are one row shared by its CL channels. T = 4, not 8: a thread keeps the
+     * local state and decay product (two vec4) of each of its T steps across the
+     * chunk combine; a CUDA twin of this kernel at N = 16 needs 128 registers at
+     * T = 8 (ptxas, sm_90), the edge of two 256-thread workgroups per SM, and 96 at
+     * T = 4. On GPUs
      * 256 threads (NC = 8, 32-step blocks); for Mamba-1 at D = 2048, N = 16 that is
      * 256 workgroups, two per SM of an H100 (132 SMs), one wave. Devices of the CPU
      * type (lavapipe) get 128: they run barriers of wide workgroups much slower.
