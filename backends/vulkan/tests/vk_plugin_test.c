@@ -267,6 +267,33 @@ static void test_binary(void) {
     drop(&y);
 }
 
+/* Contiguous f32 copies: 16-byte aligned starts (uvec4 kernel, 1001 % 4 leaves a
+ * scalar tail) and a start 4 bytes in (element-wise kernel). */
+static void test_copy_contiguous(void) {
+    int64_t sx[1] = {1002}, sy[1] = {1001};
+    tens x = make(SSMRT_F32, 1, sx), y = make(SSMRT_F32, 1, sy);
+    float *xv = rnd(x.n, 10), *yv = malloc(y.n * 4);
+    putf(&x, xv);
+    for (int shift = 0; shift < 2; shift++) {
+        ssmrt_op op = new_op(SSMRT_OP_COPY, 1, 1);
+        op.src[0] = x.d;
+        op.src[0].shape[0] = 1001;
+        op.src[0].offset += 4u * (uint64_t)shift;
+        op.dst[0] = y.d;
+        int rc = run(&op);
+        getf(&y, yv);
+        double *want = malloc(y.n * sizeof *want);
+        for (size_t i = 0; i < y.n; i++) want[i] = xv[i + (size_t)shift];
+        check(shift ? "copy contiguous f32, start 4 bytes in" : "copy contiguous f32, aligned", rc, yv,
+              want, y.n, 0, 0);
+        free(want);
+    }
+    free(xv);
+    free(yv);
+    drop(&x);
+    drop(&y);
+}
+
 static void test_copy(void) {
     /* A strided (transposed) f32 view into f16, bf16, i32 and back. */
     int64_t s[2] = {19, 33};
@@ -821,6 +848,7 @@ int main(int argc, char **argv) {
     test_unary();
     test_binary();
     test_copy();
+    test_copy_contiguous();
     test_rows();
     test_matmul(1, 33, 77, SSMRT_F32, 1);
     test_matmul(5, 70, 129, SSMRT_F16, 0);
