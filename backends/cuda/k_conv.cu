@@ -41,8 +41,9 @@ __global__ void conv1d_kernel(const float *__restrict__ x, const float *__restri
  * channel blocks, y = step tiles, z = batch. */
 template <int W>
 __global__ void conv1d_window_kernel(const float *__restrict__ x, const float *__restrict__ w,
-                                     const float *__restrict__ bias, const float *__restrict__ st,
-                                     float *__restrict__ y, int L, int D, int LT, int silu) {
+                                     const float *__restrict__ bias, const float *st,
+                                     float *__restrict__ y, float *st_out, int L, int D, int LT,
+                                     int silu) {
     cuda_pdl_enter();
     const int d = blockIdx.x * blockDim.x + threadIdx.x;
     if (d >= D) return;
@@ -69,6 +70,14 @@ __global__ void conv1d_window_kernel(const float *__restrict__ x, const float *_
         for (int j = 0; j + 1 < W - 1; j++) win[j] = win[j + 1];
         if (W > 1) win[W > 1 ? W - 2 : 0] = xn;
         *yp = silu ? cuda_silu(acc) : acc;
+    }
+    /* st_out (only with a single step tile, L <= LT): the window now holds
+     * xx[L .. L+W-2], the new state. The thread that read this channel's old
+     * state writes the new one, so st_out may alias st; decode then needs no
+     * second kernel. */
+    if (st_out) {
+#pragma unroll
+        for (int j = 0; j < W - 1; j++) st_out[(b * D + d) * (W - 1) + j] = win[j];
     }
 }
 
@@ -97,16 +106,22 @@ int cuda_op_conv1d_causal(cuda_device *dev, const ssmrt_op *op) {
     const float *st = cuda_opt_f32(op, SSMRT_CONV_STATE);
     int64_t n = cd.B * cd.L * cd.D;
     const int LT = 16; /* steps per thread of the window kernel */
+    int fused_state = 0;
     if (n > 0 && cd.W <= 4 && cd.L <= 0x7fffffff && cd.D <= 0x7fffffff && cd.B <= 65535 &&
         (cd.L + LT - 1) / LT <= 65535) {
         dim3 grid((unsigned)((cd.D + 127) / 128), (unsigned)((cd.L + LT - 1) / LT), (unsigned)cd.B);
         float *y = (float *)cuda_desc_ptr(&op->dst[0]);
         int L = (int)cd.L, D = (int)cd.D, silu = op->params.conv.silu;
+        fused_state = cd.L <= LT && cd.W > 1 && cuda_has_dst(op, 1);
+        float *so = fused_state ? (float *)cuda_desc_ptr(&op->dst[1]) : nullptr;
         switch (cd.W) {
-        case 1: cuda_launch(dev, conv1d_window_kernel<1>, grid, 128, 0, x, w, bias, st, y, L, D, LT, silu); break;
-        case 2: cuda_launch(dev, conv1d_window_kernel<2>, grid, 128, 0, x, w, bias, st, y, L, D, LT, silu); break;
-        case 3: cuda_launch(dev, conv1d_window_kernel<3>, grid, 128, 0, x, w, bias, st, y, L, D, LT, silu); break;
-        default: cuda_launch(dev, conv1d_window_kernel<4>, grid, 128, 0, x, w, bias, st, y, L, D, LT, silu); break;
+#define CONV_WINDOW(WW) \
+    cuda_launch(dev, conv1d_window_kernel<WW>, grid, 128, 0, x, w, bias, st, y, so, L, D, LT, silu)
+        case 1: CONV_WINDOW(1); break;
+        case 2: CONV_WINDOW(2); break;
+        case 3: CONV_WINDOW(3); break;
+        default: CONV_WINDOW(4); break;
+#undef CONV_WINDOW
         }
         if ((rc = CUDA_LAUNCH_CHECK("conv1d_causal"))) return rc;
     } else if (n > 0) {
@@ -115,7 +130,7 @@ int cuda_op_conv1d_causal(cuda_device *dev, const ssmrt_op *op) {
             op->params.conv.silu);
         if ((rc = CUDA_LAUNCH_CHECK("conv1d_causal"))) return rc;
     }
-    if (cuda_has_dst(op, 1) && cd.W > 1 && cd.B * cd.D > 0) {
+    if (!fused_state && cuda_has_dst(op, 1) && cd.W > 1 && cd.B * cd.D > 0) {
         cuda_launch(dev, conv1d_state_kernel, cuda_grid_for(cd.B * cd.D, 256), 256, 0,
             x, st, (float *)cuda_desc_ptr(&op->dst[1]), cd.B, cd.L, cd.D, cd.W);
         rc = CUDA_LAUNCH_CHECK("conv1d_causal: state");
