@@ -22,20 +22,12 @@
 
 #include "cuda_backend.h"
 
-/* The identity of an op for replay: everything a kernel reads from the op. */
-typedef struct cuda_op_key {
-    uint32_t kind, n_src, n_dst, pad;
-    struct {
-        uint64_t addr;
-        uint32_t dtype, ndim;
-        int64_t shape[SSMRT_MAX_DIMS], stride[SSMRT_MAX_DIMS];
-    } t[SSMRT_OP_MAX_SRC + SSMRT_OP_MAX_DST];
-    uint8_t params[sizeof(ssmrt_op_params)];
-} cuda_op_key;
-
+/* An op as recorded for replay: the op itself (to launch it later) and the
+ * device address each descriptor resolved to when it was recorded (handles
+ * alone could name freed and reallocated memory). */
 typedef struct cuda_rec {
-    cuda_op_key key;
     ssmrt_op op;
+    uint64_t addr[SSMRT_OP_MAX_SRC + SSMRT_OP_MAX_DST];
 } cuda_rec;
 
 typedef struct cuda_batch {
@@ -49,23 +41,36 @@ typedef struct cuda_batch {
     cudaGraphExec_t exec; /* graph of prev, once it has repeated */
 } cuda_batch;
 
-static void key_make(cuda_op_key *k, const ssmrt_op *op) {
-    memset(k, 0, sizeof *k);
-    k->kind = op->kind;
-    k->n_src = op->n_src;
-    k->n_dst = op->n_dst;
+static const ssmrt_tensor_desc *rec_desc(const ssmrt_op *op, uint32_t i) {
+    return i < op->n_src ? &op->src[i] : &op->dst[i - op->n_src];
+}
+
+static void rec_make(cuda_rec *r, const ssmrt_op *op) {
+    r->op = *op;
     for (uint32_t i = 0; i < op->n_src + op->n_dst; i++) {
-        const ssmrt_tensor_desc *d = i < op->n_src ? &op->src[i] : &op->dst[i - op->n_src];
-        if (!cuda_desc_present(d)) continue;
-        k->t[i].addr = (uint64_t)(uintptr_t)cuda_desc_ptr(d);
-        k->t[i].dtype = d->dtype;
-        k->t[i].ndim = d->ndim;
-        for (uint32_t j = 0; j < d->ndim && j < SSMRT_MAX_DIMS; j++) {
-            k->t[i].shape[j] = d->shape[j];
-            k->t[i].stride[j] = d->stride[j];
-        }
+        const ssmrt_tensor_desc *d = rec_desc(op, i);
+        r->addr[i] = cuda_desc_present(d) ? (uint64_t)(uintptr_t)cuda_desc_ptr(d) : 0;
     }
-    memcpy(k->params, &op->params, sizeof k->params);
+}
+
+/* Same kind, params, and per descriptor the same resolved address, dtype, shape
+ * and strides: everything a kernel reads from the op. Only the dimensions in use
+ * are compared (a decode step records ~200 ops per token, so this is on the
+ * host's critical path). */
+static int rec_same(const cuda_rec *x, const cuda_rec *y) {
+    const ssmrt_op *a = &x->op, *b = &y->op;
+    if (a->kind != b->kind || a->n_src != b->n_src || a->n_dst != b->n_dst ||
+        memcmp(&a->params, &b->params, sizeof a->params) != 0)
+        return 0;
+    for (uint32_t i = 0; i < a->n_src + a->n_dst; i++) {
+        const ssmrt_tensor_desc *da = rec_desc(a, i), *db = rec_desc(b, i);
+        if (x->addr[i] != y->addr[i]) return 0;
+        if (!x->addr[i]) continue; /* both absent */
+        if (da->dtype != db->dtype || da->ndim != db->ndim) return 0;
+        for (uint32_t j = 0; j < da->ndim && j < SSMRT_MAX_DIMS; j++)
+            if (da->shape[j] != db->shape[j] || da->stride[j] != db->stride[j]) return 0;
+    }
+    return 1;
 }
 
 static int launch_held(cuda_device *dev, cuda_batch *b) {
@@ -110,10 +115,8 @@ int cuda_batch_record(cuda_device *dev, const ssmrt_op *op, int *status) {
         return *status != 0;
     }
     cuda_rec *r = &b->rec[b->n_rec++];
-    key_make(&r->key, op);
-    r->op = *op;
-    if (b->matching && b->n_rec <= b->n_prev &&
-        memcmp(&r->key, &b->prev[b->n_rec - 1].key, sizeof r->key) == 0) {
+    rec_make(r, op);
+    if (b->matching && b->n_rec <= b->n_prev && rec_same(r, &b->prev[b->n_rec - 1])) {
         b->n_held = b->n_rec;
         return 1;
     }
