@@ -172,6 +172,18 @@ static int coopmat_usable(vk_device *d) {
     return cm.cooperativeMatrix && f16.shaderFloat16 && mm.vulkanMemoryModel;
 }
 
+/* VK_KHR_pipeline_executable_properties with its one feature (vk_pipeline_stats.c). */
+static int exec_stats_usable(vk_device *d) {
+    if (d->caps.props.apiVersion < VK_API_VERSION_1_1 ||
+        !has_device_ext(d->be, d->phys, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME))
+        return 0;
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR ex = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &ex};
+    d->be->fn.vkGetPhysicalDeviceFeatures2(d->phys, &f2);
+    return ex.pipelineExecutableInfo == VK_TRUE;
+}
+
 static int create_logical(vk_device *d) {
     float prio = 1.0f;
     VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
@@ -196,15 +208,28 @@ static int create_logical(vk_device *d) {
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                     .pNext = &s16};
     d->caps.coopmat_nv = coopmat_usable(d);
+    /* Pipeline statistics only when someone reads them (SSMRT_LOG=debug). */
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR ex = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
+        .pipelineExecutableInfo = VK_TRUE};
+    int want_stats = vk_host->log_level >= SSMRT_LOG_DEBUG && exec_stats_usable(d);
+    const char *ext[2];
+    uint32_t n_ext = 0;
+    if (want_stats) {
+        ext[n_ext++] = VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME;
+        ex.pNext = f2.pNext;
+        f2.pNext = &ex;
+    }
     VkResult r = VK_ERROR_FEATURE_NOT_PRESENT;
     if (d->caps.coopmat_nv) {
         s16.pNext = &mm;
+        ext[n_ext] = cm_ext;
         VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                                   .pNext = &f2,
                                   .queueCreateInfoCount = 1,
                                   .pQueueCreateInfos = &qci,
-                                  .enabledExtensionCount = 1,
-                                  .ppEnabledExtensionNames = &cm_ext};
+                                  .enabledExtensionCount = n_ext + 1,
+                                  .ppEnabledExtensionNames = ext};
         r = d->be->fn.vkCreateDevice(d->phys, &dci, NULL, &d->dev);
         if (r != VK_SUCCESS) {
             /* Never let the optional path cost the device: retry without it. */
@@ -218,7 +243,9 @@ static int create_logical(vk_device *d) {
         VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                                   .pNext = &f2,
                                   .queueCreateInfoCount = 1,
-                                  .pQueueCreateInfos = &qci};
+                                  .pQueueCreateInfos = &qci,
+                                  .enabledExtensionCount = n_ext,
+                                  .ppEnabledExtensionNames = n_ext ? ext : NULL};
         r = d->be->fn.vkCreateDevice(d->phys, &dci, NULL, &d->dev);
     }
     if (r != VK_SUCCESS) {
@@ -235,6 +262,13 @@ static int create_logical(vk_device *d) {
         return rc;
     }
     d->fn.vkGetDeviceQueue(d->dev, d->qfam, 0, &d->queue);
+    if (want_stats) {
+        d->fn_exec_props = (PFN_vkGetPipelineExecutablePropertiesKHR)d->be->fn.vkGetDeviceProcAddr(
+            d->dev, "vkGetPipelineExecutablePropertiesKHR");
+        d->fn_exec_stats = (PFN_vkGetPipelineExecutableStatisticsKHR)d->be->fn.vkGetDeviceProcAddr(
+            d->dev, "vkGetPipelineExecutableStatisticsKHR");
+        d->exec_stats = d->fn_exec_props && d->fn_exec_stats;
+    }
     return 0;
 }
 

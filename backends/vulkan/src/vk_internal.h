@@ -9,6 +9,7 @@
  *   vk_buffer.c    buffers, uploads/downloads (staging or mapped), copy, fill
  *   vk_submit.c    command recording, hazard barriers, submission, timers
  *   vk_pipeline.c  embedded SPIR-V, pipeline cache (created on first use)
+ *   vk_pipeline_stats.c  driver statistics of created pipelines (debug log)
  *   vk_dispatch.c  one compute dispatch: descriptors, push constants, barriers
  *   vk_ops.c       the dispatch table behind supports() and enqueue()
  *   vk_op_*.c      host side of each op family (shapes, push constants, grids)
@@ -235,6 +236,12 @@ typedef struct vk_device {
 
     unsigned validation_seen;
     int lost;                      /* VK_ERROR_DEVICE_LOST seen: every call fails */
+
+    /* VK_KHR_pipeline_executable_properties, enabled only with debug logging:
+     * pipelines are created capturing statistics, logged by vk_pipeline_stats.c. */
+    int exec_stats;
+    PFN_vkGetPipelineExecutablePropertiesKHR fn_exec_props;
+    PFN_vkGetPipelineExecutableStatisticsKHR fn_exec_stats;
 } vk_device;
 
 
@@ -310,6 +317,8 @@ typedef enum vk_kernel_id {
 } vk_kernel_id;
 int vk_pipeline_layout_create(vk_device *d);
 int vk_pipeline_get(vk_device *d, const vk_pipeline_key *key, VkPipeline *out);
+/* vk_pipeline_stats.c: logs the driver's statistics of a pipeline (debug level). */
+void vk_pipeline_log_stats(vk_device *d, VkPipeline pipeline, const char *name);
 const char *vk_kernel_name(uint32_t kernel);
 void vk_pipeline_destroy_all(vk_device *d);
 

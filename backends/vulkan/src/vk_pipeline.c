@@ -72,6 +72,7 @@ static int create(vk_device *d, const vk_pipeline_key *key, VkPipeline *out) {
                                  .pData = key->spec};
     VkComputePipelineCreateInfo cpi = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+        .flags = d->exec_stats ? VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR : 0,
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
                   .stage = VK_SHADER_STAGE_COMPUTE_BIT,
                   .module = mod,
@@ -83,6 +84,7 @@ static int create(vk_device *d, const vk_pipeline_key *key, VkPipeline *out) {
     if (r != VK_SUCCESS) return vk_fail(d, r, "vkCreateComputePipelines");
     vk_log(SSMRT_LOG_DEBUG, "vulkan: created pipeline %s (local %ux%ux%u)", name, key->spec[0],
            key->spec[1], key->spec[2]);
+    vk_pipeline_log_stats(d, *out, name);
     return 0;
 }
 
