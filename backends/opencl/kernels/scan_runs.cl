@@ -84,6 +84,14 @@
 #define EBC ((TC * NPAD + WG - 1) / WG) /* staged B (and C) values per work-item */
 #endif
 #define NP (A_SCALAR ? 1 : NPT)
+
+/* softplus(x) = max(x, 0) + log1p(exp(-|x|)): no overflow, no branch, and the
+ * exponential's argument is <= 0, so the device's fast exp (one MUFU.EX2 on
+ * NVIDIA) errs by a few ulp of a term that log1p does not amplify. */
+inline float scan_softplus(float x)
+{
+    return fmax(x, 0.0f) + log1p(native_exp(-fabs(x)));
+}
 #define PSTR (A_SCALAR ? 1 : NPAD)
 #define LOG2E 1.4426950408889634f
 
@@ -94,11 +102,12 @@
     do {                                                                                 \
         _Pragma("unroll") for (int i_ = 0; i_ < EPT; i_++)                               \
         {                                                                                \
-            int t_ = min((t0) + e_t[i_], Lm1);                                           \
-            long ux_ = e_u0[i_] + (long)t_ * HP;                                         \
-            r_u[i_] = u[ux_];                                                            \
-            r_dt[i_] = delta[e_d0[i_] + (long)t_ * H];                                   \
-            r_z[i_] = z ? z[ux_] : 0.0f;                                                 \
+            int ok_ = (t0) + e_t[i_] < L;                                                \
+            r_u[i_] = ok_ ? u[e_u0[i_]] : 0.0f;                                          \
+            r_dt[i_] = ok_ ? delta[e_d0[i_]] : 0.0f;                                     \
+            r_z[i_] = z && ok_ ? z[e_u0[i_]] : 0.0f;                                     \
+            e_u0[i_] += TC * (long)HP;                                                   \
+            e_d0[i_] += TC * (long)H;                                                    \
         }                                                                                \
         SCAN_LOAD_BC(t0);                                                                \
     } while (0)
@@ -107,9 +116,8 @@
 #define SCAN_LOAD_BC(t0)                                                                 \
     _Pragma("unroll") for (int i_ = 0; i_ < EBC; i_++)                                   \
     {                                                                                    \
-        int f_ = min((int)lid + i_ * WG, 2 * E4 - 1), f4_ = f_ % E4;                     \
-        long at_ = bc0 + (long)min((t0) + f4_ / (NPAD / 4), Lm1) * GN + f4_ % (NPAD / 4) * 4; \
-        r_BC[i_] = *(__global const float4 *)((f_ < E4 ? Bm : Cm) + at_);               \
+        r_BC[i_] = (t0) + bc_row[i_] < L ? *p_bc[i_] : (float4)(0.0f);                   \
+        p_bc[i_] += TC * (long)GN / 4;                                                   \
     }
 #else
 #define SCAN_LOAD_BC(t0)                                                                 \
@@ -130,7 +138,7 @@
         int f = lid + i * WG, f4 = f % E4, t = f4 / (NPAD / 4);                          \
         if (f < 2 * E4) {                                                                \
             __local float *dst = (f < E4 ? s_B : s_C) + t * BSTR + f4 % (NPAD / 4) * 4;  \
-            float4 v = (t0) + t < L ? r_BC[i] : (float4)(0.0f);                          \
+            float4 v = r_BC[i]; /* zero past L (the load) */                             \
             dst[0] = v.x;                                                                \
             dst[1] = v.y;                                                                \
             dst[2] = v.z;                                                                \
@@ -156,9 +164,9 @@
             int ok = e_ok[i] && (t0) + e_t[i] < L;                                       \
             float dt = r_dt[i] + e_bias[i];                                              \
             if (softplus)                                                                \
-                dt = softplus_f32(dt);                                                   \
+                dt = scan_softplus(dt);                                                  \
             dt = ok ? dt : 0.0f;                                                         \
-            float x = A_SCALAR ? exp2(dt * e_A[i]) : dt * LOG2E;                         \
+            float x = A_SCALAR ? native_exp2(dt * e_A[i]) : dt * LOG2E;                         \
             if (lid + i * WG < TC * CH) {                                                \
                 s_x[e_cc[i] * TCP + e_t[i]] = x;                                         \
                 s_dtu[e_cc[i] * TCP + e_t[i]] = ok ? dt * r_u[i] : 0.0f;                 \
@@ -180,8 +188,9 @@
                 _Pragma("unroll") for (int j = 0; j < NL; j++)                           \
                     s += s_y[j * YSN + e_t[i] * YST + e_cc[i]];                          \
                 float yv = s + du_out[i];                                                \
-                y[e_u0[i] + (long)tt * HP] = z ? yv * silu_f32(z_out[i]) : yv;           \
+                y[e_y0[i]] = z ? yv * silu_f32(z_out[i]) : yv;                          \
             }                                                                            \
+            e_y0[i] += TC * (long)HP;                                                    \
         }                                                                                \
     } while (0)
 
@@ -236,7 +245,9 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
      * blocks: pair e = lid + i * WG is step e / CH of channel e % CH. Channels
      * past the group's end are clamped to a valid one and never written. */
     int e_t[EPT], e_cc[EPT], e_c[EPT], e_h[EPT], e_ok[EPT];
-    long e_u0[EPT], e_d0[EPT]; /* elements of step 0 in [B, L, HP] and in delta */
+    /* elements of the pair in the next block to load in [B, L, HP] and in delta */
+    long e_u0[EPT], e_d0[EPT];
+    long e_y0[EPT]; /* and in the next block to write in y */
     float e_bias[EPT], e_D[EPT], e_A[EPT];
     #pragma unroll
     for (int i = 0; i < EPT; i++) {
@@ -246,8 +257,9 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
         e_ok[i] = e < TC * CH && tile0 + e_cc[i] < hpg;
         e_c[i] = e_ok[i] ? c0 + e_cc[i] : c0;
         e_h[i] = e_c[i] / P;
-        e_u0[i] = bL * HP + e_c[i];
-        e_d0[i] = bL * H + e_h[i];
+        e_u0[i] = (bL + e_t[i]) * HP + e_c[i];
+        e_d0[i] = (bL + e_t[i]) * H + e_h[i];
+        e_y0[i] = e_u0[i];
         e_bias[i] = dbias ? dbias[db_off + e_h[i]] : 0.0f;
         e_D[i] = Dsk ? Dsk[dk_off + e_h[i]] : 0.0f;
         e_A[i] = A_SCALAR ? A[a_off + e_h[i]] * LOG2E : 0.0f;
@@ -258,6 +270,15 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
 #if BC4
     const long bc0 = (bL * G + g) * N;
     float4 r_BC[EBC];
+    int bc_row[EBC];
+    __global const float4 *p_bc[EBC];
+    #pragma unroll
+    for (int i = 0; i < EBC; i++) {
+        int f = min((int)lid + i * WG, 2 * E4 - 1), f4 = f % E4;
+        bc_row[i] = f4 / (NPAD / 4);
+        p_bc[i] = (__global const float4 *)((f < E4 ? Bm : Cm) + bc0 + (long)bc_row[i] * GN +
+                                            f4 % (NPAD / 4) * 4);
+    }
 #else
     const int bc_t = lid / NPAD, bc_nraw = lid % NPAD;
     const long bc0 = (bL * G + g) * N + min(bc_nraw, N - 1);
@@ -315,7 +336,7 @@ scan_runs(__global float *y, long y_off, __global const float *u, long u_off,
                 cum[0] *= ax[k];
             #pragma unroll
             for (int i = 0; i < NPT; i++) {
-                float da = A_SCALAR ? ax[k] : exp2(ax[k] * a2[i]);
+                float da = A_SCALAR ? ax[k] : native_exp2(ax[k] * a2[i]);
                 float cv = s_C[row + i];
                 hl[i] = fma(da, hl[i], dtu[k] * s_B[row + i]);
                 if (!A_SCALAR)

@@ -10,8 +10,10 @@
  *
  * Per state-step, the cost beyond the recurrence itself is the fold over the r
  * runs (r / tr) and staging B and C (shared by the ch channels of a group). For
- * N = 16 the first row (4 runs, 8 channels: about 16% fewer instructions than
- * the second, counted in the PTX) is used when its groups give every compute
+ * N = 16 the first row (4 runs of 16 steps, 8 channels: a 64-step block, so half
+ * the barriers and fold work per step of 4 runs of 8; H100: 188 vs 202 us for
+ * Mamba-1 D = 2048, L = 4096; 4 runs of 8 steps with 64 work-items per channel
+ * took 220 us) is used when its groups give every compute
  * unit at least one, e.g. 256 groups for the 2048 channels of Mamba-1's D =
  * 2048 on an H100's 132 SMs; with fewer channels the second (64 work-items per
  * channel, twice the groups) keeps the device filled. For N = 128 (Mamba-2's
@@ -25,7 +27,7 @@ typedef struct runs_layout {
 
 static const runs_layout k_layouts[] = {
     {1, 1, 1, 32, 4, 8},  {2, 1, 2, 16, 8, 8}, {4, 2, 2, 16, 8, 8},  {8, 2, 4, 16, 8, 4},
-    {16, 2, 8, 4, 8, 8},  {16, 2, 8, 8, 8, 4}, {32, 4, 8, 4, 8, 8},  {64, 4, 16, 4, 4, 4},
+    {16, 2, 8, 4, 16, 8}, {16, 2, 8, 8, 8, 4}, {32, 4, 8, 4, 8, 8},  {64, 4, 16, 4, 4, 4},
     {128, 8, 16, 4, 4, 4}, {128, 4, 32, 4, 4, 2},
 };
 #define N_LAYOUTS (sizeof k_layouts / sizeof k_layouts[0])
@@ -91,15 +93,16 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
     int bc4 = s->N % 4 == 0 && l->nl * l->npt == s->N && op->src[SSMRT_SCAN_B].offset % 16 == 0 &&
               op->src[SSMRT_SCAN_C].offset % 16 == 0;
     /* On NVIDIA, room for two work-groups per SM: left alone, the compiler spends
-     * ~130-180 registers on this kernel (one group of 8 warps per SM, measured
-     * with ptxas on the LLVM NVPTX output) and the scan becomes latency-bound. */
+     * up to ~165 registers on this kernel (N = 128; one group of 8 warps per SM)
+     * and the scan becomes latency-bound. The driver takes the option only as
+     * -cl-nv-maxrregcount=N (with a space it rejects the whole build). */
     char defs[160];
     ssmrt_ocl_kernel *k = NULL;
     for (int capped = dev->nv_registers >= 2 * RUNS_WG * 64; !k; capped = 0) {
         unsigned cap = dev->nv_registers / (2 * RUNS_WG);
         char regs[48] = "";
         if (capped)
-            snprintf(regs, sizeof regs, " -cl-nv-maxrregcount %u -cl-nv-verbose",
+            snprintf(regs, sizeof regs, " -cl-nv-maxrregcount=%u -cl-nv-verbose",
                      cap > 255 ? 255 : cap);
         snprintf(defs, sizeof defs,
                  "-DNPT=%d -DNL=%d -DR=%d -DTR=%d -DCH=%d -DA_SCALAR=%d -DBC4=%d%s", l->npt,
