@@ -38,9 +38,10 @@ static const runs_layout k_layouts[] = {
 static size_t runs_local_bytes(const runs_layout *l, int a_scalar)
 {
     size_t tc = (size_t)(l->r * l->tr), npad = (size_t)(l->nl * l->npt);
-    size_t tcp = tc + 8, bstr = npad + (size_t)l->npt, yst = (size_t)l->ch + 1;
+    size_t skew = l->npt <= 2, tcp = tc + 8, bstr = skew ? npad : npad + (size_t)l->npt;
+    size_t yst = (size_t)l->ch + 1;
     size_t ysn = tc * yst + 1, pstr = a_scalar ? 1 : npad;
-    size_t floats = 2 * (size_t)l->ch * tcp + 2 * tc * bstr +
+    size_t floats = 2 * (size_t)l->ch * tcp + 2 * (tc * bstr + skew * 32 * (size_t)l->r) +
                     (size_t)(l->ch * l->r) * (pstr + npad) + (size_t)l->nl * ysn;
     return floats * sizeof(float);
 }
