@@ -13,10 +13,12 @@
 // The workgroup marches over time in blocks of TB = NC*T steps:
 //   1. The per-channel inputs of the block (dt after bias and softplus, u, z)
 //      and, with STAGE, the B and C rows of the block are stored into shared
-//      memory from registers, where they were loaded one block earlier; then
-//      the next block's loads are issued, so their latency hides behind this
-//      block's work (a second register set for two blocks ahead would push a
-//      CUDA twin of this kernel past 128 registers at N = 16). Barrier.
+//      memory from registers, where they were loaded earlier; then later
+//      blocks' loads are issued, so their latency hides behind this block's
+//      work. The per-channel inputs (from DRAM, 2-3 registers per block) are
+//      loaded two blocks ahead: with short blocks one block did not cover
+//      their latency on an H100; B and C (shared by every workgroup, from L2)
+//      one block ahead. Barrier.
 //   2. Each thread scans its chunk from a zero state, keeping the local state
 //      h_i and the running decay product P_i = prod_{j<=i} exp(dt_j a) of each
 //      step in registers, and publishes the chunk's aggregate (P_T, h_T). Barrier.
@@ -61,6 +63,7 @@ const uint NT = QL * CL * NC;                // threads
 const uint TB4 = (TB + 3u) / 4u;             // vec4 groups of steps
 const uint SE = (TB * CL + NT - 1u) / NT;    // per-channel staged values per thread
 const uint SB = (TB * NQ + NT - 1u) / NT;    // staged B (and C) quads per thread
+const uint LEN = T >= QL ? T / QL : 1u;      // step sums a lane holds after the lane reduction
 
 layout(std430, binding = 0) readonly buffer U { float u[]; };
 layout(std430, binding = 1) readonly buffer Dl { float delta[]; };
@@ -142,8 +145,9 @@ vec4 load_quad(bool is_b, uint t, uint q) {
 }
 
 // 1. Stages block blk into shared memory from the registers pf, pfb, pfc, then
-// loads block blk + 1 into them.
-void stage(uint blk, inout Raw pf[SE], inout vec4 pfb[SB], inout vec4 pfc[SB]) {
+// moves block blk + 1's per-channel inputs from pf2 to pf, loads block blk + 2's
+// into pf2 and block blk + 1's B and C rows into pfb, pfc.
+void stage(uint blk, inout Raw pf[SE], inout Raw pf2[SE], inout vec4 pfb[SB], inout vec4 pfc[SB]) {
     uint t0 = blk * TB, buf = blk & 1u;
     uint sb = buf * TB4 * CL, bb = buf * TB * NQ;
     [[unroll]] for (uint r = 0u; r < SE; r++) {
@@ -158,7 +162,8 @@ void stage(uint blk, inout Raw pf[SE], inout vec4 pfb[SB], inout vec4 pfc[SB]) {
         dt_s[si][j & 3u] = dt;
         u_s[si][j & 3u] = pf[r].u;
         if (ZS != 0u) z_s[si][j & 3u] = pf[r].z;
-        pf[r] = load_raw(t0 + TB + j);
+        pf[r] = pf2[r];
+        pf2[r] = load_raw(t0 + 2u * TB + j);
     }
     if (STAGE != 0u)
         [[unroll]] for (uint r = 0u; r < SB; r++) {
@@ -235,26 +240,31 @@ void compute(uint blk) {
 
     // 4. Reduce over lanes, finish, write y.
 #ifdef SUBGROUP
-    uint len = T;
-    [[unroll]] for (uint m = QL / 2u; m >= 1u; m >>= 1) {
-        if (len > 1u) {
-            len >>= 1;
+    // Level lv pairs lanes m = QL / 2^(lv+1) apart: each keeps half of its
+    // T >> lv sums and adds the partner's half. Written with loop bounds and
+    // indices that are constants once specialized (no loop-carried length), so
+    // the driver unrolls it and yl stays in registers.
+    [[unroll]] for (uint lv = 0u; lv < 5u; lv++) {
+        uint m = QL >> (lv + 1u);
+        if (m == 0u) break;
+        uint hw = (T >> lv) >> 1;            // sums kept by each lane at this level
+        if (hw >= 1u) {
             bool upper = (lane & m) != 0u;
             [[unroll]] for (uint i = 0u; i < T / 2u; i++) {
-                if (i >= len) break;
-                float send = upper ? yl[i] : yl[i + len];
-                float keep = upper ? yl[i + len] : yl[i];
+                if (i >= hw) break;
+                float send = upper ? yl[i] : yl[i + hw];
+                float keep = upper ? yl[i + hw] : yl[i];
                 yl[i] = keep + subgroupShuffleXor(send, m);
             }
         } else {
             yl[0] += subgroupShuffleXor(yl[0], m);
         }
     }
-    // The lane holds the sums of steps c*T + lane*T/QL + i, i < len; when QL > T,
+    // The lane holds the sums of steps c*T + lane*T/QL + i, i < LEN; when QL > T,
     // QL/T lanes hold each sum and the first of them writes it.
     if (live && (lane * T) % QL == 0u)
         [[unroll]] for (uint i = 0u; i < T; i++) {
-            if (i >= len) break;
+            if (i >= LEN) break;
             uint j = c * T + (lane * T) / QL + i, t = t0 + j;
             if (t >= pc.L) break;
             float s = yl[i];
@@ -337,11 +347,12 @@ void main() {
         uu0 = b * pc.L * HP + shp;
 
         // Registers holding the next block's raw inputs.
-        Raw pf[SE];
+        Raw pf[SE], pf2[SE];
         vec4 pfb[SB], pfc[SB];
         [[unroll]] for (uint r = 0u; r < SE; r++) {
             uint j = sj + r * (NT / CL);
             pf[r] = j < TB ? load_raw(j) : Raw(0.0, 0.0, 0.0);
+            pf2[r] = j < TB ? load_raw(TB + j) : Raw(0.0, 0.0, 0.0);
         }
         [[unroll]] for (uint r = 0u; r < SB; r++) {
             uint e = tid + NT * r;
@@ -351,7 +362,7 @@ void main() {
         }
 
         for (uint blk = 0u; blk < nblk; blk++) {
-            stage(blk, pf, pfb, pfc);
+            stage(blk, pf, pf2, pfb, pfc);
             compute(blk);
         }
         barrier(); // the next channel group's staging must not meet this one's reads
