@@ -52,19 +52,23 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
     uint32_t sgz = d->caps.subgroup_size;
     int use_sg = d->caps.subgroup_compute && (d->caps.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
     /* Workgroup shape (see selective_scan.comp): QL lanes of 4 states each (the next
-     * power of two of N/4, at most 32) times CL channels of one (batch, group) make a
-     * row of W = 32 invocations (the subgroup size where that is larger), times NC
-     * chunks of T = 4 steps. A row is one chunk of a subgroup, so a subgroup's B and
-     * C reads are one row shared by its CL channels. T = 4, not 8: a thread keeps the
-     * local state and decay product (two vec4) of each of its T steps across the
-     * chunk combine; a CUDA twin of this kernel at N = 16 needs 128 registers at
-     * T = 8 (ptxas, sm_90), the edge of two 256-thread workgroups per SM, and 96 at
-     * T = 4. On GPUs
-     * 256 threads (NC = 8, 32-step blocks); for Mamba-1 at D = 2048, N = 16 that is
-     * 256 workgroups, two per SM of an H100 (132 SMs), one wave. Devices of the CPU
-     * type (lavapipe) get 128: they run barriers of wide workgroups much slower.
-     * Short sequences (decode: L = 1) get T and NC shrunk to L, so no thread scans
-     * steps that do not exist. */
+     * power of two of N/4, at most 32) times CL channels of one (batch, group) (a row
+     * of W = 32 invocations, the subgroup size where that is larger, so a subgroup's
+     * B and C reads are one row shared by its CL channels) times NC time chunks of T
+     * steps. Measured on an H100 (device timestamps), the time goes into the
+     * workgroup's barriers and the serial chunk combine, not into arithmetic or
+     * memory, so time chunks are used only as far as the GPU needs threads:
+     *  - NC doubles while 2 NC times the channels' lanes (B*H*P*QL) stays within
+     *    256 invocations per compute unit (Mamba-1 D = 2048, N = 16: 8192 lanes,
+     *    NC = 4, 128 threads: 0.23 ms with z and state where NC = 8 took 0.38 ms).
+     *  - Without chunks (NC = 1: Mamba-2, N = 128, 65536 lanes) there is no combine
+     *    and no local state to keep: T = 8 and CL fills the workgroup (8 channels x
+     *    32 lanes) while there stay a workgroup per compute unit: 1.39 ms where
+     *    NC = 8 chunks of one channel took 2.44 ms.
+     * Wide states keep T * NKS (the local states a thread keeps) at 4 (8 without
+     * chunks). Devices of the CPU type (lavapipe) get at most 128 threads: they run
+     * barriers of wide workgroups much slower. Short sequences (decode: L = 1) get T
+     * and NC shrunk to L, so no thread scans steps that do not exist. */
     uint32_t W = sgz > 32 && sgz <= 128 ? sgz : 32;
     uint32_t threads = d->caps.props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 128 : 256;
     uint32_t ql = 1;
@@ -74,11 +78,17 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
     uint64_t chg = (uint64_t)(H / G) * (uint64_t)P; /* channels per (batch, group) */
     uint32_t cl = W / ql > 0 ? W / ql : 1;
     while (cl > 1 && cl / 2 >= chg) cl /= 2; /* few channels (decode): no idle rows */
-    uint32_t T = 4;
-    while (T > 1 && T * nks > 4) T /= 2;     /* wide states: C*P registers stay ~16 */
-    while (T > 1 && T / 2 >= L) T /= 2;
+    uint64_t lanes = (uint64_t)B * (uint64_t)H * (uint64_t)P * ql;
+    uint64_t units = d->caps.compute_units ? d->caps.compute_units : 16;
     uint32_t nc = 1;
-    while (nc * 2 * ql * cl <= threads && (int64_t)nc * T < L) nc <<= 1;
+    while (nc * 2 * ql * cl <= threads && (int64_t)nc * 4 < L && lanes * 2 * nc <= units * 256) nc <<= 1;
+    uint32_t T = nc == 1 ? 8 : 4;
+    while (T > 1 && T * nks > (nc == 1 ? 8u : 4u)) T /= 2;
+    while (T > 1 && T / 2 >= L) T /= 2;
+    if (nc == 1)
+        while (cl * 2 * ql <= threads && cl * 2 <= chg &&
+               (uint64_t)B * G * ((chg + 2 * cl - 1) / (2 * cl)) >= units)
+            cl *= 2;
     /* B and C rows go through shared memory when each thread prefetches at most two
      * quads of each (CL >= T*NKS/2): the rows are shared by CL >= 4 channels then;
      * otherwise (wide N, one or two channels) each lane reads its own from memory. */
