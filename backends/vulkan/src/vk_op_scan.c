@@ -1,6 +1,9 @@
 /*
- * vk_op_scan.c: host side of SELECTIVE_SCAN (selective_scan.comp): shape checks
- * as the CPU reference makes them, and the workgroup shape.
+ * vk_op_scan.c: host side of SELECTIVE_SCAN: shape checks as the CPU reference
+ * makes them, the choice between the two shaders and their workgroup shapes.
+ * selective_scan_runs.comp (prefill on devices with 8-, 16- or 32-wide subgroups
+ * and shuffles: one subgroup per channel) and selective_scan.comp (decode, other
+ * devices, wide states).
  */
 #include "vk_internal.h"
 
@@ -9,6 +12,46 @@ static int shape_fail(const char *what) {
 }
 
 static int64_t last_dim(const ssmrt_tensor_desc *t) { return t->ndim ? t->shape[t->ndim - 1] : 1; }
+
+/* Steps up to which the scan counts as decode and keeps selective_scan.comp (it
+ * shrinks its chunks to L; the runs shader's chunks are a subgroup of steps). */
+enum { SCAN_DECODE_L = 8 };
+
+typedef struct scan_dims {
+    uint32_t B, L, H, P, N, G, flags;
+} scan_dims;
+
+/* The runs shader (see selective_scan_runs.comp) where the device and shape
+ * allow it: returns 1 (and *rc) when dispatched, 0 to use selective_scan.comp. */
+static int scan_runs(vk_device *d, const vk_binding *b, const scan_dims *pc, int a_per_head, int has_z,
+                     int *rc) {
+    uint32_t sg = d->caps.subgroup_size;
+    VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_RELATIVE_BIT;
+    if (pc->L <= SCAN_DECODE_L || !d->caps.subgroup_compute || (d->caps.subgroup_ops & need) != need ||
+        (sg != 8 && sg != 16 && sg != 32))
+        return 0;
+    /* NL state lanes (also the run length) of NPT states: 8 lanes (4 runs) on
+     * 32-wide subgroups as far as N = 32, 16 lanes beyond, at most 8 states per
+     * lane (registers); narrower subgroups start at SG / 2 lanes so there are
+     * still two runs to combine (lavapipe's 8 lanes: 4 x 2 up to N = 16). */
+    uint32_t nl = sg >= 32 ? 8 : sg / 2;
+    while (pc->N > 4 * nl && nl < 16 && nl * 2 <= sg) nl *= 2;
+    uint32_t npt = (pc->N + nl - 1) / nl;
+    if (npt > 8) return 0;
+    uint32_t npad = nl * npt, sub = npad <= 16 ? 2 : 1, nt = 8 * sg, tb = sub * sg;
+    uint32_t ebc = (tb * npad + nt - 1) / nt;
+    uint32_t pref = ebc <= 4;                         /* next block's B, C in registers */
+    uint32_t keepa = !a_per_head && npt * nl <= 32;   /* pass 1's decays kept for pass 2 */
+    uint32_t keepb = npt * nl <= 16;                  /* and dt u B */
+    uint32_t bstr = npad + (nl == 8 && npt == 1 ? 1 : nl == 8 && npt == 2 ? 2 : 0);
+    uint64_t shared = 4ull * (2ull * 8 * (tb + 4) + 2ull * tb * 8 + 2ull * tb * bstr);
+    if (shared > d->caps.props.limits.maxComputeSharedMemorySize) return 0;
+    uint32_t spec[9] = {sg, nl, npt, sub, pref, (uint32_t)has_z, (uint32_t)a_per_head, keepa, keepb};
+    vk_pipeline_key key = vk_key(VK_K_SCAN_RUNS, nt, 1, 1, 9, spec);
+    uint64_t tiles = ((uint64_t)pc->H * pc->P / pc->G + 7) / 8;
+    *rc = vk_dispatch(d, &key, b, 11, pc, sizeof *pc, vk_groups(d, (uint64_t)pc->B * pc->G * tiles, 1), 1, 1);
+    return 1;
+}
 
 int vk_op_scan(vk_device *d, const ssmrt_op *op) {
     const ssmrt_tensor_desc *u = &op->src[SSMRT_SCAN_U];
@@ -46,8 +89,13 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
     if (!rc) rc = vk_bind_tensor(d, &op->dst[0], 1, &b[9]);
     if (!rc) rc = vk_bind_tensor(d, has_s1 ? &op->dst[1] : NULL, 1, &b[10]);
     if (rc) return rc;
+    scan_dims pc = {(uint32_t)B, (uint32_t)L, (uint32_t)H, (uint32_t)P, (uint32_t)N, (uint32_t)G,
+                    (has_d ? 1u : 0u) | (has_z ? 2u : 0u) | (has_bias ? 4u : 0u) | (has_s0 ? 8u : 0u) |
+                        (has_s1 ? 16u : 0u) | (op->params.scan.delta_softplus ? 32u : 0u) |
+                        (a_per_head ? 64u : 0u)};
+    if (scan_runs(d, b, &pc, a_per_head, has_z, &rc)) return rc;
 
-    /* The lane reduction by subgroup shuffles needs the QL lanes of a chunk inside
+    /* selective_scan.comp. The lane reduction by subgroup shuffles needs the QL lanes of a chunk inside
      * one subgroup: QL consecutive invocations, QL dividing the subgroup size. */
     uint32_t sgz = d->caps.subgroup_size;
     int use_sg = d->caps.subgroup_compute && (d->caps.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
@@ -115,12 +163,6 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
     /* vec4 rows of B and C need 16-byte aligned rows: N % 4 == 0 and aligned starts. */
     uint32_t vec = N % 4 == 0 && op->src[SSMRT_SCAN_B].offset % 16 == 0 &&
                    op->src[SSMRT_SCAN_C].offset % 16 == 0;
-    struct {
-        uint32_t B, L, H, P, N, G, flags;
-    } pc = {(uint32_t)B, (uint32_t)L, (uint32_t)H, (uint32_t)P, (uint32_t)N, (uint32_t)G,
-            (has_d ? 1u : 0u) | (has_z ? 2u : 0u) | (has_bias ? 4u : 0u) | (has_s0 ? 8u : 0u) |
-                (has_s1 ? 16u : 0u) | (op->params.scan.delta_softplus ? 32u : 0u) |
-                (a_per_head ? 64u : 0u)};
     uint32_t spec[9] = {ql, cl, nc, nks, vec, T, stage, zs, (uint32_t)a_per_head};
     vk_pipeline_key key = vk_key(use_sg ? VK_K_SCAN_SG : VK_K_SCAN, ql, cl, nc, 9, spec);
     uint64_t groups = (uint64_t)B * (uint64_t)G * ((chg + cl - 1) / cl);

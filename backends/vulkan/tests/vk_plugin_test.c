@@ -585,7 +585,9 @@ static void test_topk(void) {
     drop(&y);
 }
 
-/* Selective scan against the literal recurrence. mamba2: A per head, P > 1. */
+/* Selective scan against the literal recurrence. mamba2: A per head, P > 1.
+ * scan_gate = 0: no z (the shaders specialize on its presence). */
+static int scan_gate = 1;
 static void test_scan(int B, int L, int H, int P, int G, int N, int mamba2, int with_state) {
     int64_t us[4] = {B, L, H, P}, ds[3] = {B, L, H}, as[2] = {H, mamba2 ? 1 : N}, bs[4] = {B, L, G, N},
             hs[1] = {H}, ss[4] = {B, H, P, N};
@@ -612,7 +614,7 @@ static void test_scan(int B, int L, int H, int P, int G, int N, int mamba2, int 
     op.src[SSMRT_SCAN_B] = Bm.d;
     op.src[SSMRT_SCAN_C] = Cm.d;
     op.src[SSMRT_SCAN_D] = D.d;
-    op.src[SSMRT_SCAN_Z] = z.d;
+    if (scan_gate) op.src[SSMRT_SCAN_Z] = z.d;
     op.src[SSMRT_SCAN_DELTA_BIAS] = db.d;
     if (with_state) op.src[SSMRT_SCAN_STATE] = s0.d;
     op.params.scan.delta_softplus = 1;
@@ -639,13 +641,13 @@ static void test_scan(int B, int L, int H, int P, int G, int N, int mamba2, int 
                         acc += s[n] * cv[ib + n];
                     }
                     acc += Dv[h] * uv[iu];
-                    want[iu] = acc * silu(zv[iu]);
+                    want[iu] = scan_gate ? acc * silu(zv[iu]) : acc;
                 }
                 for (int n = 0; n < N; n++) wst[sb + n] = s[n];
             }
     char name[96];
-    snprintf(name, sizeof name, "scan %s B%d L%d H%d P%d G%d N%d%s", mamba2 ? "m2" : "m1", B, L, H, P, G,
-             N, with_state == 2 ? " state in-place" : with_state ? " state" : "");
+    snprintf(name, sizeof name, "scan %s B%d L%d H%d P%d G%d N%d%s%s", mamba2 ? "m2" : "m1", B, L, H, P, G,
+             N, with_state == 2 ? " state in-place" : with_state ? " state" : "", scan_gate ? "" : " no z");
     /* States stay O(1); y sums N terms: a few 1e-6 relative per step, not growing with L
      * because the decay forgets old rounding. */
     check(name, rc, yv, want, y.n, 2e-5 * sqrt((double)N), 1e-4);
@@ -877,6 +879,22 @@ int main(int argc, char **argv) {
     test_scan(1, 1000, 9, 1, 1, 17, 0, 1);
     test_scan(2, 515, 6, 2, 3, 4, 0, 0);
     test_scan(1, 300, 4, 16, 2, 64, 1, 2);
+    /* The runs shader (selective_scan_runs.comp: L > 8 on subgroups of 8, 16 or 32
+     * with shuffles, lavapipe's included): L not a multiple of its blocks, state
+     * lanes x runs 4 x 2 on lavapipe (N <= 16: a padded lane at N = 1, 4 states
+     * per lane at N = 16) and 8 x 1 (N = 17, 32), channel tiles cut by group ends
+     * and heads (G = 3, 11 channels per group), more channels than one workgroup,
+     * state in, out and in place, with and without z, Mamba-2 (A per head). */
+    test_scan(2, 77, 6, 1, 2, 1, 0, 1);
+    test_scan(1, 150, 9, 1, 3, 4, 0, 2);
+    test_scan(2, 201, 33, 1, 3, 16, 0, 1);
+    test_scan(1, 99, 12, 1, 1, 17, 0, 0);
+    test_scan(1, 130, 10, 1, 2, 32, 0, 2);
+    test_scan(1, 90, 4, 3, 2, 16, 1, 1);
+    scan_gate = 0;
+    test_scan(1, 300, 20, 1, 1, 16, 0, 1);
+    test_scan(2, 45, 6, 2, 3, 32, 1, 2);
+    scan_gate = 1;
     test_conv1d(2, 9, 13, 4, 1);
     test_conv1d(1, 2, 5, 4, 1);
     test_conv1d(3, 1, 7, 4, 0);
