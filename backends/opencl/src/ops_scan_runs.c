@@ -93,10 +93,13 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
      * states. */
     int bc4 = s->N % 4 == 0 && l->nl * l->npt == s->N && op->src[SSMRT_SCAN_B].offset % 16 == 0 &&
               op->src[SSMRT_SCAN_C].offset % 16 == 0;
-    /* On NVIDIA, room for two work-groups per SM: left alone, the compiler spends
-     * up to ~165 registers on this kernel (N = 128; one group of 8 warps per SM)
-     * and the scan becomes latency-bound. The driver takes the option only as
-     * -cl-nv-maxrregcount=N (with a space it rejects the whole build). */
+    /* On NVIDIA, ask for room for two work-groups per SM (a kernel above 128
+     * registers gets one group of 8 warps per SM and becomes latency-bound). The
+     * driver takes the option only as -cl-nv-maxrregcount=N (with a space it
+     * rejects the whole build), but driver 580.159.04 appears to ignore the value:
+     * ptxas reported 128 registers for this kernel with =128, =80 and =64, and 167
+     * for a variant built with =128. It is kept for drivers that honour it;
+     * -cl-nv-verbose makes the counts visible (SSMRT_LOG=info). */
     char defs[160];
     ssmrt_ocl_kernel *k = NULL;
     for (int capped = dev->nv_registers >= 2 * RUNS_WG * 64; !k; capped = 0) {
