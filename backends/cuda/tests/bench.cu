@@ -9,7 +9,6 @@
  * Output: one line per case on stdout (and the same as JSON lines with --json).
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,32 +16,9 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include "../cuda_backend.h"
+#include "plugin_host.cuh"
 
-extern "C" int ssmrt_backend_entry(const ssmrt_host_api *, uint32_t, uint32_t *,
-                                   const ssmrt_backend_vtable **);
-
-static char g_err[1024];
-static const ssmrt_backend_vtable *vt;
-static void *g_dev;
 static double g_copy_gbps;
-
-static void host_log(ssmrt_log_level level, const char *fmt, ...) {
-    (void)level;
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-static void host_report(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(g_err, sizeof g_err, fmt, ap);
-    va_end(ap);
-}
-static void *host_alloc(size_t n) { return malloc(n ? n : 1); }
-static void host_free(void *p) { free(p); }
 
 static void die(const char *what) {
     fprintf(stderr, "bench: %s: %s\n", what, g_err);
@@ -80,18 +56,6 @@ static void *buf_rand(int64_t n, uint32_t dtype, float lo, float hi) {
     return b;
 }
 
-static void desc(ssmrt_tensor_desc *d, void *buf, uint32_t dtype, int ndim, const int64_t *shape) {
-    memset(d, 0, sizeof *d);
-    d->buffer = buf;
-    d->dtype = dtype;
-    d->ndim = (uint32_t)ndim;
-    int64_t s = 1;
-    for (int i = ndim - 1; i >= 0; i--) {
-        d->shape[i] = shape[i];
-        d->stride[i] = s;
-        s *= shape[i];
-    }
-}
 
 typedef int (*run_fn)(void *ctx);
 
@@ -261,27 +225,9 @@ static void bench_matmul(int64_t M, int64_t N, int64_t K, uint32_t wt) {
 
 int main(int argc, char **argv) {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    ssmrt_host_api host;
-    memset(&host, 0, sizeof host);
-    host.struct_size = sizeof host;
-    host.abi_version = SSMRT_BACKEND_ABI_VERSION;
-    host.log = host_log;
-    host.report_error = host_report;
-    host.alloc = host_alloc;
-    host.free = host_free;
-    uint32_t ver = 0;
     void *be = NULL;
-    if (ssmrt_backend_entry(&host, SSMRT_BACKEND_ABI_VERSION, &ver, &vt)) die("entry");
-    if (vt->init(&be)) {
-        printf("SKIP: %s\n", g_err);
-        return 77;
-    }
-    ssmrt_backend_device_props props;
-    memset(&props, 0, sizeof props);
-    props.struct_size = sizeof props;
-    vt->device_props(be, 0, &props);
-    printf("device: %s, %s, %s\n", props.name, props.driver_version, props.api_version);
-    if (vt->device_open(be, 0, &g_dev)) die("device_open");
+    int rc = plugin_host_open(SSMRT_LOG_ERROR, &be);
+    if (rc) return rc;
 
     bench_copy();
     /* Issue 6's headline: Mamba-1, D=2048, N=16, L=4096, batch 1, D skip + delta bias. */

@@ -14,42 +14,15 @@
  * starts (no driver), printing the plugin's reason.
  */
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include "../cuda_backend.h"
+#include "plugin_host.cuh"
 #include "selftest.h"
 
-extern "C" int ssmrt_backend_entry(const ssmrt_host_api *, uint32_t, uint32_t *,
-                                   const ssmrt_backend_vtable **);
-
-static char g_err[1024];
 static int g_failures;
 
-static void host_log(ssmrt_log_level level, const char *fmt, ...) {
-    (void)level;
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-static void host_report(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(g_err, sizeof g_err, fmt, ap);
-    va_end(ap);
-}
-static void *host_alloc(size_t n) { return malloc(n ? n : 1); }
-static void host_free(void *p) { free(p); }
-
-static const ssmrt_backend_vtable *vt;
-static void *g_dev;
 
 #define CHECK(cond, ...)                                  \
     do {                                                  \
@@ -74,18 +47,6 @@ static float *rand_vec(int64_t n, float lo, float hi) {
     return v;
 }
 
-static void desc(ssmrt_tensor_desc *d, void *buf, uint32_t dtype, int ndim, const int64_t *shape) {
-    memset(d, 0, sizeof *d);
-    d->buffer = buf;
-    d->dtype = dtype;
-    d->ndim = (uint32_t)ndim;
-    int64_t s = 1;
-    for (int i = ndim - 1; i >= 0; i--) {
-        d->shape[i] = shape[i];
-        d->stride[i] = s;
-        s *= shape[i];
-    }
-}
 
 /* Uploads n floats as dtype (f32 or bf16, rounding to nearest even); returns the
  * buffer. If rounded is given, it receives the values as stored. */
@@ -346,34 +307,9 @@ static void error_tests(void) {
 }
 
 int main(void) {
-    ssmrt_host_api host;
-    memset(&host, 0, sizeof host);
-    host.struct_size = sizeof host;
-    host.abi_version = SSMRT_BACKEND_ABI_VERSION;
-    host.log = host_log;
-    host.report_error = host_report;
-    host.alloc = host_alloc;
-    host.free = host_free;
-    host.log_level = SSMRT_LOG_WARN;
-    uint32_t ver = 0;
-    if (ssmrt_backend_entry(&host, SSMRT_BACKEND_ABI_VERSION, &ver, &vt)) {
-        fprintf(stderr, "entry refused: %s\n", g_err);
-        return 1;
-    }
     void *be = NULL;
-    if (vt->init(&be)) {
-        printf("SKIP: %s\n", g_err);
-        return 77;
-    }
-    ssmrt_backend_device_props props;
-    memset(&props, 0, sizeof props);
-    props.struct_size = sizeof props;
-    vt->device_props(be, 0, &props);
-    printf("device: %s, %s, %s\n", props.name, props.driver_version, props.api_version);
-    if (vt->device_open(be, 0, &g_dev)) {
-        fprintf(stderr, "device_open: %s\n", g_err);
-        return 1;
-    }
+    int rc = plugin_host_open(SSMRT_LOG_WARN, &be);
+    if (rc) return rc;
     scan_tests();
     replay_test();
     error_tests();
