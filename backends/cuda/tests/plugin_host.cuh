@@ -56,7 +56,7 @@ static void desc(ssmrt_tensor_desc *d, void *buf, uint32_t dtype, int ndim, cons
  * (printing "SKIP: reason") when no CUDA device starts, or 1 after printing the
  * error. */
 static int plugin_host_open(ssmrt_log_level level, void **out_backend) {
-    ssmrt_host_api host;
+    static ssmrt_host_api host; /* the plugin keeps this pointer for good */
     memset(&host, 0, sizeof host);
     host.struct_size = sizeof host;
     host.abi_version = SSMRT_BACKEND_ABI_VERSION;
