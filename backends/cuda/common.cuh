@@ -115,21 +115,24 @@ __device__ __forceinline__ float cuda_ex2(float x) {
     return y;
 }
 
-/* log(1+exp(x)) with PyTorch's threshold: x itself above 20. */
-__device__ __forceinline__ float cuda_softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 
-/* The same softplus in about 20 instructions instead of ~50 (expf + log1pf),
- * for kernels that compute one per (step, channel) in a hot loop:
+/* log(1 + exp(x)) in about 20 instructions instead of ~50 (expf + log1pf); the
+ * scan computes one per (step, channel) in its hot loop, and the elementwise op
+ * uses the same so that both give the same dt:
  * softplus(x) = max(x, 0) + log1p(e), e = exp(-|x|) in (0, 1], and
  * log1p(e) = 2 atanh(s) with s = e / (2 + e) <= 1/3, an odd series whose terms
  * beyond s^15 / 15 are below 2^-26 of the sum. The exponent -|x| log2(e) is split
  * into a rounded product and its FMA remainder (times ln 2, a first-order
  * correction of e), since its rounding alone would cost 2^-24 |x log2 e| of
  * relative error. log2 is avoided: MUFU.LG2 is only absolutely accurate near 1,
- * where log1p of a small e is itself small. Max relative error ~6 ulp. */
-__device__ __forceinline__ float cuda_softplus_fast(float x) {
+ * where log1p of a small e is itself small. Max relative error ~6 ulp; above
+ * x = 20 the correction is below half an ulp of x, so the result is x, as with
+ * PyTorch's threshold. */
+__device__ __forceinline__ float cuda_softplus(float x) {
     const float a = -fabsf(x), t = a * CUDA_LOG2E;
-    const float tl = fmaf(a, 1.92596299e-8f, fmaf(a, CUDA_LOG2E, -t)); /* log2e - (float)log2e */
+    /* log2e - (float)log2e; no correction where e underflows anyway (x = inf
+     * would make the remainder inf - inf). */
+    const float tl = a > -104.0f ? fmaf(a, 1.92596299e-8f, fmaf(a, CUDA_LOG2E, -t)) : 0.0f;
     float e;
     asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(e) : "f"(t));
     e = fmaf(e, tl * 0.693147181f, e);

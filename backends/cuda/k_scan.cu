@@ -144,7 +144,7 @@ __global__ void __launch_bounds__(THREADS) scan_chunked_kernel(const scan_args<T
             if (ok) {
                 int64_t h = c / a.P;
                 float dt = r_dt[i] + (a.bias ? a.bias[h] : 0.0f);
-                if (a.softplus) dt = cuda_softplus_fast(dt);
+                if (a.softplus) dt = cuda_softplus(dt);
                 pr.y = dt * r_u[i];
                 pr.x = SCALAR_A ? cuda_ex2(dt * a.A[h] * CUDA_LOG2E) : dt * CUDA_LOG2E;
                 du = a.D ? a.D[h] * r_u[i] : 0.0f;
@@ -263,7 +263,7 @@ __global__ void __launch_bounds__(THREADS) scan_short_kernel(const scan_args<T> 
         if (valid) {
             u = ld(a.u + (b * a.L + t) * HP + c);
             dt = ld(a.delta + (b * a.L + t) * a.H + h) + bias;
-            if (a.softplus) dt = cuda_softplus_fast(dt);
+            if (a.softplus) dt = cuda_softplus(dt);
         }
         const float dtu = dt * u, dtl = dt * CUDA_LOG2E;
         const float dA = SCALAR_A ? cuda_ex2(dt * Ah) : 0.0f;
@@ -431,7 +431,7 @@ __global__ void __launch_bounds__(256) scan_runs_kernel(const scan_args<T> a) {
             float x = SA ? 1.0f : 0.0f, dtu = 0.0f, du = 0.0f; /* identity step */
             if (ok) {
                 float dt = r_dt[i] + st_bias;
-                if (a.softplus) dt = cuda_softplus_fast(dt);
+                if (a.softplus) dt = cuda_softplus(dt);
                 x = SA ? cuda_ex2(dt * st_A) : dt * CUDA_LOG2E;
                 dtu = dt * r_u[i];
                 du = st_D * r_u[i];
