@@ -75,9 +75,13 @@ float silu_f32(float x)
     return x / (1.0f + exp(-x));
 }
 
+/* log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)): no overflow and no branch
+ * (above x = 20 the log1p term is below half an ulp of x, so the result is x, as
+ * with PyTorch's threshold). Shared by the elementwise op and both scan kernels,
+ * so prefill and decode compute the same dt. */
 float softplus_f32(float x)
 {
-    return x > 20.0f ? x : log1p(exp(x));
+    return fmax(x, 0.0f) + log1p(exp(-fabs(x)));
 }
 
 /* Work-group reductions; every work-item receives the result. scratch holds one

@@ -98,13 +98,6 @@
 #endif
 #define NP (A_SCALAR ? 1 : NPT)
 
-/* softplus(x) = max(x, 0) + log1p(exp(-|x|)): no overflow, no branch, and the
- * exponential's argument is <= 0, so the device's fast exp (one MUFU.EX2 on
- * NVIDIA) errs by a few ulp of a term that log1p does not amplify. */
-inline float scan_softplus(float x)
-{
-    return fmax(x, 0.0f) + log1p(native_exp(-fabs(x)));
-}
 #define PSTR (A_SCALAR ? 1 : NPAD)
 #define LOG2E 1.4426950408889634f
 
@@ -178,7 +171,7 @@ inline float scan_softplus(float x)
             int ok = e_ok[i] && (t0) + e_t[i] < L;                                       \
             float dt = r_dt[i] + e_bias[i];                                              \
             if (softplus)                                                                \
-                dt = scan_softplus(dt);                                                  \
+                dt = softplus_f32(dt);                                                   \
             dt = ok ? dt : 0.0f;                                                         \
             float x = A_SCALAR ? native_exp2(dt * e_A[i]) : dt * LOG2E;                         \
             if (lid + i * WG < TC * CH) {                                                \
