@@ -190,7 +190,7 @@ typedef struct vk_hazard {
 typedef struct vk_pipeline_key {
     uint32_t kernel;               /* vk_kernel_id */
     uint32_t n_spec;
-    uint32_t spec[12];             /* ids 0..2: local size; 3..: the kernel's own */
+    uint32_t spec[16];             /* ids 0..2: local size; 3..: the kernel's own */
 } vk_pipeline_key;
 
 typedef struct vk_pipeline_entry {

@@ -90,8 +90,8 @@ vk_pipeline_key vk_key(uint32_t kernel, uint32_t lx, uint32_t ly, uint32_t lz, u
     k.spec[0] = lx;
     k.spec[1] = ly;
     k.spec[2] = lz;
-    for (uint32_t i = 0; i < n_extra && i < 9; i++) k.spec[3 + i] = extra[i];
-    k.n_spec = 3 + (n_extra < 9 ? n_extra : 9);
+    for (uint32_t i = 0; i < n_extra && i < 13; i++) k.spec[3 + i] = extra[i];
+    k.n_spec = 3 + (n_extra < 13 ? n_extra : 13);
     return k;
 }
 

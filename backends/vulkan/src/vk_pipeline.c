@@ -63,7 +63,7 @@ static int create(vk_device *d, const vk_pipeline_key *key, VkPipeline *out) {
     VkShaderModule mod;
     VkResult r = d->fn.vkCreateShaderModule(d->dev, &sci, NULL, &mod);
     if (r != VK_SUCCESS) return vk_fail(d, r, "vkCreateShaderModule");
-    VkSpecializationMapEntry map[12];
+    VkSpecializationMapEntry map[sizeof key->spec / sizeof key->spec[0]];
     for (uint32_t i = 0; i < key->n_spec; i++)
         map[i] = (VkSpecializationMapEntry){.constantID = i, .offset = 4 * i, .size = 4};
     VkSpecializationInfo spec = {.mapEntryCount = key->n_spec,
