@@ -11,6 +11,8 @@
 
 enum { /* short names for the table below */
     M_F32 = SSMRT_MASK_F32,
+    M_F16 = SSMRT_MASK_F16,
+    M_BF16 = SSMRT_MASK_BF16,
     M_I32 = SSMRT_MASK_I32,
     M_FLOAT = SSMRT_MASK_FLOAT,
     M_ANY = SSMRT_MASK_ANY
@@ -48,7 +50,10 @@ static const cuda_dispatch_row k_table[] = {
     {SSMRT_OP_CONV1D_CAUSAL, 2, 1, {M_F32, M_F32, M_F32, M_F32}, {M_F32, M_F32},
      cuda_op_conv1d_causal},
     {SSMRT_OP_CONV_LONG, 2, 1, {M_F32, M_F32}, {M_F32}, cuda_op_conv_long},
+    /* q, k, v and y share one dtype */
     {SSMRT_OP_ATTENTION, 3, 1, {M_F32, M_F32, M_F32}, {M_F32}, cuda_op_attention},
+    {SSMRT_OP_ATTENTION, 3, 1, {M_F16, M_F16, M_F16}, {M_F16}, cuda_op_attention},
+    {SSMRT_OP_ATTENTION, 3, 1, {M_BF16, M_BF16, M_BF16}, {M_BF16}, cuda_op_attention},
 };
 
 cuda_kernel_fn cuda_dispatch_lookup(const ssmrt_op *op) {

@@ -18,15 +18,11 @@
  *
  * Dh and Dv up to 256 (padded to 32, 64, 128 or 256 in shared memory).
  */
-#include "common.cuh"
+#include "k_attention.cuh"
 
-typedef struct attn_args {
-    const float *q, *k, *v;
-    float *y;
-    int64_t qs[4], ks[4], vs[4]; /* element strides of [B, L, H, D] */
-    int64_t B, Lq, Lk, Hq, Hk, Dh, Dv;
-    float scale2; /* scale * log2(e) */
-} attn_args;
+template <typename T> struct cuda_is_bf16 { static const bool value = false; };
+template <> struct cuda_is_bf16<__nv_bfloat16> { static const bool value = true; };
+
 
 /* ===================================================================== */
 /* Prefill: flash-style                                                    */
@@ -38,9 +34,10 @@ template <int DP> static constexpr size_t fa_smem_bytes() {
     return sizeof(float) * (size_t)(FA_BQ * (DP + 4) + FA_BK * (DP + 4) + FA_BK * DP);
 }
 
-template <int DP>
+template <int DP, typename T>
 __global__ void __launch_bounds__(FA_THREADS) flash_attn_kernel(const attn_args a) {
     cuda_pdl_enter();
+    const T *aq = (const T *)a.q, *ak = (const T *)a.k, *av = (const T *)a.v;
     extern __shared__ __align__(16) float smem[];
     float *Qs = smem;                      /* [BQ][DP+4] */
     float *Ks = Qs + FA_BQ * (DP + 4);     /* [BK][DP+4] */
@@ -58,7 +55,7 @@ __global__ void __launch_bounds__(FA_THREADS) flash_attn_kernel(const attn_args 
         int64_t qi = q0 + r;
         float v = 0.0f;
         if (qi < a.Lq && d < a.Dh)
-            v = a.q[b * a.qs[0] + qi * a.qs[1] + hq * a.qs[2] + d * a.qs[3]] * a.scale2;
+            v = cuda_to_f32(aq[b * a.qs[0] + qi * a.qs[1] + hq * a.qs[2] + d * a.qs[3]]) * a.scale2;
         Qs[r * (DP + 4) + d] = v;
     }
 
@@ -71,8 +68,8 @@ __global__ void __launch_bounds__(FA_THREADS) flash_attn_kernel(const attn_args 
 
     const int64_t qlast = (q0 + FA_BQ - 1 < a.Lq - 1 ? q0 + FA_BQ - 1 : a.Lq - 1) + off;
     const int64_t kend = qlast + 1 < a.Lk ? qlast + 1 : a.Lk; /* keys this block needs */
-    const float *kb = a.k + b * a.ks[0] + kh * a.ks[2];
-    const float *vb = a.v + b * a.vs[0] + kh * a.vs[2];
+    const T *kb = ak + b * a.ks[0] + kh * a.ks[2];
+    const T *vb = av + b * a.vs[0] + kh * a.vs[2];
 
     for (int64_t k0 = 0; k0 < kend; k0 += FA_BK) {
         __syncthreads();
@@ -80,8 +77,8 @@ __global__ void __launch_bounds__(FA_THREADS) flash_attn_kernel(const attn_args 
             int r = e / DP, d = e % DP;
             int64_t j = k0 + r;
             bool in = j < a.Lk;
-            Ks[r * (DP + 4) + d] = (in && d < a.Dh) ? kb[j * a.ks[1] + d * a.ks[3]] : 0.0f;
-            Vs[r * DP + d] = (in && d < a.Dv) ? vb[j * a.vs[1] + d * a.vs[3]] : 0.0f;
+            Ks[r * (DP + 4) + d] = (in && d < a.Dh) ? cuda_to_f32(kb[j * a.ks[1] + d * a.ks[3]]) : 0.0f;
+            Vs[r * DP + d] = (in && d < a.Dv) ? cuda_to_f32(vb[j * a.vs[1] + d * a.vs[3]]) : 0.0f;
         }
         __syncthreads();
 
@@ -174,14 +171,14 @@ __global__ void __launch_bounds__(FA_THREADS) flash_attn_kernel(const attn_args 
         int64_t qi = q0 + r0 + 16 * r;
         if (qi >= a.Lq) continue;
         float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
-        float *yr = a.y + ((b * a.Lq + qi) * a.Hq + hq) * a.Dv;
+        T *yr = (T *)a.y + ((b * a.Lq + qi) * a.Hq + hq) * a.Dv;
 #pragma unroll
         for (int g = 0; g < NG; g++) {
             int d = 4 * (c0 + 8 * g);
             float vals[4] = {o[r][g].x, o[r][g].y, o[r][g].z, o[r][g].w};
 #pragma unroll
             for (int i = 0; i < 4; i++)
-                if (d + i < a.Dv) yr[d + i] = vals[i] * inv;
+                if (d + i < a.Dv) attn_store(&yr[d + i], vals[i] * inv);
         }
     }
 }
@@ -196,11 +193,12 @@ enum { DEC_WARPS = 4, DEC_ROWS = 8, DEC_MIN_KEYS = 128 };
  * split_start + warp + DEC_WARPS*i with lanes across the head dim. Partials
  * (m, l, o[Dv]) per (b, hq, split) go to part when nsplit > 1, else the output
  * is written directly. */
-template <int DP>
+template <int DP, typename T>
 __global__ void __launch_bounds__(DEC_WARPS * 32)
     decode_attn_kernel(const attn_args a, int nsplit, int64_t keys_per_split, int row_chunks,
                        float *__restrict__ part) {
     cuda_pdl_enter();
+    const T *aq = (const T *)a.q, *ak = (const T *)a.k, *av = (const T *)a.v;
     constexpr int NK = DP / 32;
     __shared__ float sm_m[DEC_WARPS][DEC_ROWS], sm_l[DEC_WARPS][DEC_ROWS];
     __shared__ float sm_o[DEC_WARPS][DEC_ROWS][DP];
@@ -220,22 +218,22 @@ __global__ void __launch_bounds__(DEC_WARPS * 32)
         for (int k = 0; k < NK; k++) {
             int d = lane + 32 * k;
             q[r][k] = (r < rows && d < a.Dh)
-                          ? a.q[b * a.qs[0] + (h0 + r) * a.qs[2] + d * a.qs[3]] * a.scale2
+                          ? cuda_to_f32(aq[b * a.qs[0] + (h0 + r) * a.qs[2] + d * a.qs[3]]) * a.scale2
                           : 0.0f;
             o[r][k] = 0.0f;
         }
     }
     const int64_t j0 = split * keys_per_split;
     const int64_t j1 = j0 + keys_per_split < a.Lk ? j0 + keys_per_split : a.Lk;
-    const float *kb = a.k + b * a.ks[0] + kh * a.ks[2];
-    const float *vb = a.v + b * a.vs[0] + kh * a.vs[2];
+    const T *kb = ak + b * a.ks[0] + kh * a.ks[2];
+    const T *vb = av + b * a.vs[0] + kh * a.vs[2];
     for (int64_t j = j0 + warp; j < j1; j += DEC_WARPS) {
         float kv[NK], vv[NK];
 #pragma unroll
         for (int k = 0; k < NK; k++) {
             int d = lane + 32 * k;
-            kv[k] = d < a.Dh ? kb[j * a.ks[1] + d * a.ks[3]] : 0.0f;
-            vv[k] = d < a.Dv ? vb[j * a.vs[1] + d * a.vs[3]] : 0.0f;
+            kv[k] = d < a.Dh ? cuda_to_f32(kb[j * a.ks[1] + d * a.ks[3]]) : 0.0f;
+            vv[k] = d < a.Dv ? cuda_to_f32(vb[j * a.vs[1] + d * a.vs[3]]) : 0.0f;
         }
 #pragma unroll
         for (int r = 0; r < DEC_ROWS; r++) {
@@ -275,7 +273,7 @@ __global__ void __launch_bounds__(DEC_WARPS * 32)
         }
         int64_t hq = h0 + r;
         if (nsplit == 1) {
-            if (d < a.Dv) a.y[(b * a.Hq + hq) * a.Dv + d] = L > 0.0f ? O / L : 0.0f;
+            if (d < a.Dv) attn_store((T *)a.y + (b * a.Hq + hq) * a.Dv + d, L > 0.0f ? O / L : 0.0f);
         } else {
             float *pp = part + ((b * a.Hq + hq) * nsplit + split) * (DP + 2);
             if (d == 0) {
@@ -288,7 +286,8 @@ __global__ void __launch_bounds__(DEC_WARPS * 32)
 }
 
 /* y[b, hq, :] = sum_s 2^(m_s - M) o_s / sum_s 2^(m_s - M) l_s */
-__global__ void decode_merge_kernel(const float *__restrict__ part, float *__restrict__ y, int nsplit,
+template <typename T>
+__global__ void decode_merge_kernel(const float *__restrict__ part, T *__restrict__ y, int nsplit,
                                     int dp, int64_t Dv) {
     cuda_pdl_enter();
     const float *pp = part + (int64_t)blockIdx.x * nsplit * (dp + 2);
@@ -301,7 +300,7 @@ __global__ void decode_merge_kernel(const float *__restrict__ part, float *__res
     for (int64_t d = threadIdx.x; d < Dv; d += blockDim.x) {
         float O = 0.0f;
         for (int s = 0; s < nsplit; s++) O += pp[s * (dp + 2) + 2 + d] * cuda_ex2(pp[s * (dp + 2)] - Mu);
-        y[(int64_t)blockIdx.x * Dv + d] = O * inv;
+        attn_store(&y[(int64_t)blockIdx.x * Dv + d], O * inv);
     }
 }
 
@@ -309,23 +308,51 @@ __global__ void decode_merge_kernel(const float *__restrict__ part, float *__res
 /* Launch                                                                  */
 /* ===================================================================== */
 
-template <int DP> static int setup_one(cuda_device *dev) {
+template <typename T> static uint32_t dtype_of() {
+    return sizeof(T) == 4 ? SSMRT_F32 : cuda_is_bf16<T>::value ? SSMRT_BF16 : SSMRT_F16;
+}
+
+int cuda_attention_merge_launch(cuda_device *dev, const float *part, void *y, uint32_t dtype,
+                                int64_t rows, int nsplit, int dp, int64_t Dv) {
+    if (rows > 0x7fffffff)
+        return cuda_error(SSMRT_ERR_SHAPE, "cuda: attention: %lld output rows exceed the grid",
+                          (long long)rows);
+    if (dtype == SSMRT_F16)
+        cuda_launch(dev, decode_merge_kernel<__half>, (unsigned)rows, 128, 0, part, (__half *)y, nsplit, dp, Dv);
+    else if (dtype == SSMRT_BF16)
+        cuda_launch(dev, decode_merge_kernel<__nv_bfloat16>, (unsigned)rows, 128, 0, part,
+                    (__nv_bfloat16 *)y, nsplit, dp, Dv);
+    else
+        cuda_launch(dev, decode_merge_kernel<float>, (unsigned)rows, 128, 0, part, (float *)y, nsplit, dp, Dv);
+    return CUDA_LAUNCH_CHECK("attention: split merge");
+}
+
+template <int DP, typename T> static int setup_one(cuda_device *dev) {
     size_t bytes = fa_smem_bytes<DP>();
     if (bytes > dev->smem_optin) return 0; /* this head size is refused at launch */
-    return cuda_check(cudaFuncSetAttribute(flash_attn_kernel<DP>,
+    return cuda_check(cudaFuncSetAttribute(flash_attn_kernel<DP, T>,
                                            cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes),
                       "attention: setting shared memory");
 }
 
-int cuda_attention_setup(cuda_device *dev) {
-    int rc = setup_one<32>(dev);
-    if (!rc) rc = setup_one<64>(dev);
-    if (!rc) rc = setup_one<128>(dev);
-    if (!rc) rc = setup_one<256>(dev);
+template <typename T> static int setup_type(cuda_device *dev) {
+    int rc = setup_one<32, T>(dev);
+    if (!rc) rc = setup_one<64, T>(dev);
+    if (!rc) rc = setup_one<128, T>(dev);
+    if (!rc) rc = setup_one<256, T>(dev);
     return rc;
 }
 
-template <int DP> static int launch_flash(cuda_device *dev, const attn_args &a) {
+int cuda_attention_setup(cuda_device *dev) {
+    int rc = setup_type<float>(dev);
+    if (!rc) rc = setup_type<__half>(dev);
+    if (!rc) rc = setup_type<__nv_bfloat16>(dev);
+    if (!rc && dev->cc_major >= 8) rc = cuda_attention_mma_setup(dev);
+    if (!rc && dev->cc_major >= 8) rc = cuda_attention_split_setup(dev);
+    return rc;
+}
+
+template <int DP, typename T> static int launch_flash(cuda_device *dev, const attn_args &a) {
     size_t bytes = fa_smem_bytes<DP>();
     if (bytes > dev->smem_optin)
         return cuda_error(SSMRT_ERR_UNSUPPORTED,
@@ -333,11 +360,11 @@ template <int DP> static int launch_flash(cuda_device *dev, const attn_args &a) 
                           "device has %zu",
                           (long long)(a.Dh > a.Dv ? a.Dh : a.Dv), bytes, dev->smem_optin);
     dim3 grid((unsigned)((a.Lq + FA_BQ - 1) / FA_BQ), (unsigned)a.Hq, (unsigned)a.B);
-    cuda_launch(dev, flash_attn_kernel<DP>, grid, FA_THREADS, bytes, a);
+    cuda_launch(dev, flash_attn_kernel<DP, T>, grid, FA_THREADS, bytes, a);
     return CUDA_LAUNCH_CHECK("attention");
 }
 
-template <int DP> static int launch_decode(cuda_device *dev, const attn_args &a) {
+template <int DP, typename T> static int launch_decode(cuda_device *dev, const attn_args &a) {
     int64_t group = a.Hq / a.Hk, row_chunks = (group + DEC_ROWS - 1) / DEC_ROWS;
     int64_t base_blocks = a.B * a.Hk * row_chunks;
     /* Splits: about four blocks per SM (each warp's loop is latency-bound, so
@@ -359,24 +386,38 @@ template <int DP> static int launch_decode(cuda_device *dev, const attn_args &a)
                           (long long)a.B, (long long)a.Hq);
     dim3 grid((unsigned)nsplit, (unsigned)(a.Hk * row_chunks), (unsigned)a.B);
     float *part = (float *)dev->attn_scratch;
-    cuda_launch(dev, decode_attn_kernel<DP>, grid, DEC_WARPS * 32, 0, a, (int)nsplit, per,
-                                                                     (int)row_chunks, part);
+    cuda_launch(dev, decode_attn_kernel<DP, T>, grid, DEC_WARPS * 32, 0, a, (int)nsplit, per,
+                                                                        (int)row_chunks, part);
     int rc = CUDA_LAUNCH_CHECK("attention: decode");
     if (rc || nsplit == 1) return rc;
-    cuda_launch(dev, decode_merge_kernel, (unsigned)(a.B * a.Hq), 128, 0, part, a.y, (int)nsplit, DP,
-                                                                          a.Dv);
-    return CUDA_LAUNCH_CHECK("attention: decode merge");
+    return cuda_attention_merge_launch(dev, part, a.y, dtype_of<T>(), a.B * a.Hq, (int)nsplit, DP, a.Dv);
+}
+
+template <typename T> static int launch_simt(cuda_device *dev, const attn_args &a, int64_t dmax) {
+    if (a.Lq == 1) {
+        if (dmax <= 32) return launch_decode<32, T>(dev, a);
+        if (dmax <= 64) return launch_decode<64, T>(dev, a);
+        if (dmax <= 128) return launch_decode<128, T>(dev, a);
+        return launch_decode<256, T>(dev, a);
+    }
+    if (dmax <= 32) return launch_flash<32, T>(dev, a);
+    if (dmax <= 64) return launch_flash<64, T>(dev, a);
+    if (dmax <= 128) return launch_flash<128, T>(dev, a);
+    return launch_flash<256, T>(dev, a);
 }
 
 int cuda_op_attention(cuda_device *dev, const ssmrt_op *op) {
     cuda_attn_dims d;
     int rc = cuda_shape_attention(op, &d);
     if (rc || d.B * d.Lq * d.Hq * d.Dv == 0) return rc;
+    const uint32_t dtype = op->src[0].dtype;
+    if (op->src[1].dtype != dtype || op->src[2].dtype != dtype || op->dst[0].dtype != dtype)
+        return cuda_error(SSMRT_ERR_UNSUPPORTED, "cuda: attention: q, k, v and y must share one dtype");
     attn_args a;
-    a.q = (const float *)cuda_desc_ptr(&op->src[0]);
-    a.k = (const float *)cuda_desc_ptr(&op->src[1]);
-    a.v = (const float *)cuda_desc_ptr(&op->src[2]);
-    a.y = (float *)cuda_desc_ptr(&op->dst[0]);
+    a.q = cuda_desc_ptr(&op->src[0]);
+    a.k = cuda_desc_ptr(&op->src[1]);
+    a.v = cuda_desc_ptr(&op->src[2]);
+    a.y = cuda_desc_ptr(&op->dst[0]);
     for (int i = 0; i < 4; i++) {
         a.qs[i] = op->src[0].stride[i];
         a.ks[i] = op->src[1].stride[i];
@@ -397,14 +438,10 @@ int cuda_op_attention(cuda_device *dev, const ssmrt_op *op) {
     if (d.Hq > 65535 || d.B > 65535 || (d.Lq + FA_BQ - 1) / FA_BQ > 0x7fffffff)
         return cuda_error(SSMRT_ERR_SHAPE, "cuda: attention: B=%lld Hq=%lld exceeds the grid",
                           (long long)d.B, (long long)d.Hq);
-    if (d.Lq == 1) {
-        if (dmax <= 32) return launch_decode<32>(dev, a);
-        if (dmax <= 64) return launch_decode<64>(dev, a);
-        if (dmax <= 128) return launch_decode<128>(dev, a);
-        return launch_decode<256>(dev, a);
-    }
-    if (dmax <= 32) return launch_flash<32>(dev, a);
-    if (dmax <= 64) return launch_flash<64>(dev, a);
-    if (dmax <= 128) return launch_flash<128>(dev, a);
-    return launch_flash<256>(dev, a);
+    if (cuda_attention_split_fits(dev, &a, dtype)) return cuda_attention_split_launch(dev, &a, dtype);
+    if (d.Lq > 1 && cuda_attention_mma_fits(dev, &a, dtype))
+        return cuda_attention_mma_launch(dev, &a, dtype);
+    if (dtype == SSMRT_F16) return launch_simt<__half>(dev, a, dmax);
+    if (dtype == SSMRT_BF16) return launch_simt<__nv_bfloat16>(dev, a, dmax);
+    return launch_simt<float>(dev, a, dmax);
 }

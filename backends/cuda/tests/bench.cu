@@ -161,7 +161,8 @@ typedef struct op_ctx {
 } op_ctx;
 static int run_op(void *p) { return vt->enqueue(g_dev, &((op_ctx *)p)->op); }
 
-static void bench_attention(int64_t B, int64_t Lq, int64_t Lk, int64_t Hq, int64_t Hk, int64_t Dh) {
+static void bench_attention(int64_t B, int64_t Lq, int64_t Lk, int64_t Hq, int64_t Hk, int64_t Dh,
+                            uint32_t dt) {
     op_ctx c;
     memset(&c, 0, sizeof c);
     ssmrt_op *op = &c.op;
@@ -170,28 +171,30 @@ static void bench_attention(int64_t B, int64_t Lq, int64_t Lk, int64_t Hq, int64
     op->n_src = 3;
     op->n_dst = 1;
     int64_t sq[4] = {B, Lq, Hq, Dh}, sk[4] = {B, Lk, Hk, Dh};
-    void *q = buf_rand(B * Lq * Hq * Dh, SSMRT_F32, -1, 1);
-    void *k = buf_rand(B * Lk * Hk * Dh, SSMRT_F32, -1, 1);
-    void *v = buf_rand(B * Lk * Hk * Dh, SSMRT_F32, -1, 1);
+    const double es = dt == SSMRT_F32 ? 4 : 2;
+    const char *tn = dt == SSMRT_F32 ? "f32" : dt == SSMRT_F16 ? "f16" : "bf16";
+    void *q = buf_rand(B * Lq * Hq * Dh, dt, -1, 1);
+    void *k = buf_rand(B * Lk * Hk * Dh, dt, -1, 1);
+    void *v = buf_rand(B * Lk * Hk * Dh, dt, -1, 1);
     void *y = NULL;
-    vt->buffer_alloc(g_dev, (uint64_t)(B * Lq * Hq * Dh) * 4, &y);
-    desc(&op->src[0], q, SSMRT_F32, 4, sq);
-    desc(&op->src[1], k, SSMRT_F32, 4, sk);
-    desc(&op->src[2], v, SSMRT_F32, 4, sk);
-    desc(&op->dst[0], y, SSMRT_F32, 4, sq);
+    vt->buffer_alloc(g_dev, (uint64_t)((double)(B * Lq * Hq * Dh) * es), &y);
+    desc(&op->src[0], q, dt, 4, sq);
+    desc(&op->src[1], k, dt, 4, sk);
+    desc(&op->src[2], v, dt, 4, sk);
+    desc(&op->dst[0], y, dt, 4, sq);
     op->params.attention.scale = 1.0f / sqrtf((float)Dh);
-    double us = time_us(run_op, &c, Lq == 1 ? 50 : 5);
+    double us = time_us(run_op, &c, Lq == 1 ? 50 : dt == SSMRT_F32 ? 5 : 20);
     if (Lq == 1) {
-        double bytes = 2.0 * 4.0 * (double)(B * Lk * Hk * Dh);
-        printf("attention decode f32 B=%lld Lk=%lld Hq=%lld Hk=%lld Dh=%lld: %.1f us, %.0f GB/s "
+        double bytes = 2.0 * es * (double)(B * Lk * Hk * Dh);
+        printf("attention decode %s B=%lld Lk=%lld Hq=%lld Hk=%lld Dh=%lld: %.1f us, %.0f GB/s "
                "(%.0f%% of copy)\n",
-               (long long)B, (long long)Lk, (long long)Hq, (long long)Hk, (long long)Dh, us,
+               tn, (long long)B, (long long)Lk, (long long)Hq, (long long)Hk, (long long)Dh, us,
                bytes / (us * 1e3), 100.0 * bytes / (us * 1e3) / g_copy_gbps);
     } else {
         /* causal: half of the 4 L^2 Dh flops per head */
         double flops = 2.0 * (double)(B * Hq) * (double)Lq * (double)Lk * (double)Dh;
-        printf("attention prefill f32 causal B=%lld L=%lld H=%lld Dh=%lld: %.1f us, %.1f TFLOP/s\n",
-               (long long)B, (long long)Lq, (long long)Hq, (long long)Dh, us, flops / (us * 1e6));
+        printf("attention prefill %s causal B=%lld L=%lld H=%lld Dh=%lld: %.1f us, %.1f TFLOP/s\n",
+               tn, (long long)B, (long long)Lq, (long long)Hq, (long long)Dh, us, flops / (us * 1e6));
     }
     vt->buffer_free(g_dev, q);
     vt->buffer_free(g_dev, k);
@@ -242,8 +245,15 @@ int main(int argc, char **argv) {
     bench_scan(1, 1, 2048, 1, 16, 0, 1, SSMRT_F32, -1, "mamba1-decode");
     bench_scan(1, 4096, 24, 64, 128, 1, 1, SSMRT_F32, -1, "mamba2");
     bench_scan(1, 1, 24, 64, 128, 1, 1, SSMRT_F32, -1, "mamba2-decode");
-    bench_attention(1, 4096, 4096, 16, 16, 128);
-    bench_attention(1, 1, 65536, 32, 8, 128);
+    bench_attention(1, 4096, 4096, 16, 16, 128, SSMRT_F32);
+    /* Issue 6's attention targets: f16 causal Dh=128 L=4096 (32 heads), and
+     * decode over a 64K cache with 4:1 grouped heads. */
+    bench_attention(1, 4096, 4096, 32, 32, 128, SSMRT_F16);
+    bench_attention(1, 4096, 4096, 32, 32, 128, SSMRT_BF16);
+    bench_attention(1, 4096, 4096, 32, 32, 64, SSMRT_F16);
+    bench_attention(1, 1, 65536, 32, 8, 128, SSMRT_F32);
+    bench_attention(1, 1, 65536, 32, 8, 128, SSMRT_F16);
+    bench_attention(1, 1, 65536, 32, 8, 128, SSMRT_BF16);
     bench_matmul(2048, 3072, 768, SSMRT_F32);
     bench_matmul(2048, 3072, 768, SSMRT_F16);
     bench_matmul(2048, 3072, 768, SSMRT_BF16);
