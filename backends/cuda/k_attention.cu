@@ -16,7 +16,8 @@
  * head; a second kernel merges the splits' (m, l, o) partials. Partials live in
  * the device's attention scratch, allocated at device_open.
  *
- * Dh and Dv up to 256 (padded to 32, 64, 128 or 256 in shared memory).
+ * Dh and Dv up to 256 (padded to 32, 64, 128 or 256 in shared memory); wider
+ * heads go to k_attention_wide.cu.
  */
 #include "k_attention.cuh"
 
@@ -227,14 +228,27 @@ __global__ void __launch_bounds__(DEC_WARPS * 32)
     const int64_t j1 = j0 + keys_per_split < a.Lk ? j0 + keys_per_split : a.Lk;
     const T *kb = ak + b * a.ks[0] + kh * a.ks[2];
     const T *vb = av + b * a.vs[0] + kh * a.vs[2];
+    /* Each warp loads its next key while it computes this one: the loop is
+     * latency-bound (a chain of shuffles per key), so the prefetch doubles the
+     * bytes in flight. */
+    auto load = [&](int64_t j, float *kx, float *vx) {
+#pragma unroll
+        for (int k = 0; k < NK; k++) {
+            int d = lane + 32 * k;
+            kx[k] = d < a.Dh ? cuda_to_f32(kb[j * a.ks[1] + d * a.ks[3]]) : 0.0f;
+            vx[k] = d < a.Dv ? cuda_to_f32(vb[j * a.vs[1] + d * a.vs[3]]) : 0.0f;
+        }
+    };
+    float kn[NK], vn[NK];
+    if (j0 + warp < j1) load(j0 + warp, kn, vn);
     for (int64_t j = j0 + warp; j < j1; j += DEC_WARPS) {
         float kv[NK], vv[NK];
 #pragma unroll
         for (int k = 0; k < NK; k++) {
-            int d = lane + 32 * k;
-            kv[k] = d < a.Dh ? cuda_to_f32(kb[j * a.ks[1] + d * a.ks[3]]) : 0.0f;
-            vv[k] = d < a.Dv ? cuda_to_f32(vb[j * a.vs[1] + d * a.vs[3]]) : 0.0f;
+            kv[k] = kn[k];
+            vv[k] = vn[k];
         }
+        if (j + DEC_WARPS < j1) load(j + DEC_WARPS, kn, vn);
 #pragma unroll
         for (int r = 0; r < DEC_ROWS; r++) {
             if (r >= rows) break;
@@ -432,9 +446,7 @@ int cuda_op_attention(cuda_device *dev, const ssmrt_op *op) {
     a.Dv = d.Dv;
     a.scale2 = op->params.attention.scale * CUDA_LOG2E;
     int64_t dmax = d.Dh > d.Dv ? d.Dh : d.Dv;
-    if (dmax > 256)
-        return cuda_error(SSMRT_ERR_UNSUPPORTED, "cuda: attention: head dim %lld (max 256)",
-                          (long long)dmax);
+    if (dmax > 256) return cuda_attention_wide_launch(dev, &a, dtype);
     if (d.Hq > 65535 || d.B > 65535 || (d.Lq + FA_BQ - 1) / FA_BQ > 0x7fffffff)
         return cuda_error(SSMRT_ERR_SHAPE, "cuda: attention: B=%lld Hq=%lld exceeds the grid",
                           (long long)d.B, (long long)d.Hq);

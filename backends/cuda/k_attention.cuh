@@ -106,6 +106,8 @@ int cuda_attention_mma_launch(cuda_device *dev, const attn_args *a, uint32_t dty
 /* Split-KV tensor-core decode (few query rows per kv head, long caches). */
 int cuda_attention_split_fits(const cuda_device *dev, const attn_args *a, uint32_t dtype);
 int cuda_attention_split_launch(cuda_device *dev, const attn_args *a, uint32_t dtype);
+/* Any head dim (k_attention_wide.cu), for those beyond 256. */
+int cuda_attention_wide_launch(cuda_device *dev, const attn_args *a, uint32_t dtype);
 /* Opt-in shared memory of the mma kernels (device_open, sm_80+ only). */
 int cuda_attention_mma_setup(cuda_device *dev);
 int cuda_attention_split_setup(cuda_device *dev);

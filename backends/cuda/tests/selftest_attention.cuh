@@ -7,8 +7,9 @@
  * prefill (Dh 64 and 128, query tiles cut by Lq, a cache offset Lk > Lq,
  * grouped heads, k and v interleaved in one cache buffer), the tensor-core
  * split-KV decode (one query and a short chunk of queries, several splits
- * merged), and the SIMT kernels that take what the tensor-core ones do not
- * (Dh 80, rows not 16-byte aligned, Dh 32, f32).
+ * merged), the SIMT kernels that take what the tensor-core ones do not (Dh
+ * 80, rows not 16-byte aligned, Dh 32, f32), and the wide-head kernel (Dh 300,
+ * 320, 1100).
  *
  * Tolerance (absolute; |v| <= 1, so |y| <= 1). With u the unit roundoff of the
  * type (2^-11 f16, 2^-8 bf16): the output is rounded once (u |y|), and the
@@ -177,6 +178,10 @@ static void attention_tests(void) {
         {1, 40, 1000, 32, 2, 64, SSMRT_F16, 0, 0, 1.0f, "mma"},
         {1, 65, 65, 2, 1, 64, SSMRT_F32, 1, 0, 1.0f, "simt"},
         {1, 1, 900, 4, 1, 128, SSMRT_F32, 0, 0, 1.0f, "simt"},
+        /* heads wider than 256: one or two column chunks */
+        {1, 20, 50, 2, 1, 320, SSMRT_F16, 1, 0, 1.0f, "wide"},
+        {1, 1, 100, 4, 1, 300, SSMRT_BF16, 0, 0, 1.0f, "wide"},
+        {2, 5, 40, 2, 2, 1100, SSMRT_F32, 0, 0, 1.0f, "wide"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) attn_test(&cases[i]);
     printf("attention: largest error f32 %.2e, f16 %.2e, bf16 %.2e\n", g_attn_worst[0],
