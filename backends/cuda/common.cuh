@@ -136,7 +136,11 @@ __device__ __forceinline__ float cuda_softplus(float x) {
     float e;
     asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(e) : "f"(t));
     e = fmaf(e, tl * 0.693147181f, e);
-    const float s = __fdividef(e, 2.0f + e), w = s * s;
+    /* 2 + e is in [2, 3]: a plain reciprocal, without __fdividef's guards for
+     * denominators near the limits of the range. */
+    float rd;
+    asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(rd) : "f"(2.0f + e));
+    const float s = e * rd, w = s * s;
     float p = fmaf(w, 1.0f / 15, 1.0f / 13);
     p = fmaf(p, w, 1.0f / 11);
     p = fmaf(p, w, 1.0f / 9);

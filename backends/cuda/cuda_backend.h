@@ -175,10 +175,11 @@ int cuda_op_conv_long(cuda_device *dev, const ssmrt_op *op);
 int cuda_op_attention(cuda_device *dev, const ssmrt_op *op);     /* k_attention.cu */
 /* One-time kernel attributes (opt-in shared memory) at device_open. */
 int cuda_attention_setup(cuda_device *dev);
+int cuda_scan_setup(cuda_device *dev); /* k_scan_m1.cu */
 
 /* Internal scan launchers with an explicit kernel (-1: chosen by L and N, as
  * the op entry does), for the self-test and the benchmark driver. */
-enum { SCAN_KERNEL_SHORT = 0, SCAN_KERNEL_CHUNKED = 1, SCAN_KERNEL_RUNS = 2 };
+enum { SCAN_KERNEL_SHORT = 0, SCAN_KERNEL_CHUNKED = 1, SCAN_KERNEL_RUNS = 2, SCAN_KERNEL_M1 = 3 };
 int cuda_scan_run_f32(cuda_device *dev, const ssmrt_op *op, int kernel);
 int cuda_scan_run_bf16(cuda_device *dev, const ssmrt_op *op, int kernel);
 

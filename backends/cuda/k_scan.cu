@@ -3,9 +3,11 @@
  *
  * A "channel" is one (b, h, p) with N independent state elements s[n]; the
  * recurrence is s = exp(dt*A)*s + dt*B*u, y = sum_n s*C (+ D*u, * silu(z)).
- * Three kernels, chosen by L and N:
+ * Four kernels, chosen by L, N and the form of A:
  *
- *  - scan_runs_kernel (prefill, N <= 128): one warp per channel; the 32 lanes
+ *  - scan_m1_kernel (k_scan_m1.cu; prefill, Mamba-1 form, N <= 16): the runs
+ *    kernel's structure with 16-step runs, cut down to what that case needs.
+ *  - scan_runs_kernel (prefill, other N <= 128): one warp per channel; the 32 lanes
  *    split the state and the steps of each 32-step chunk (runs of 8 or 16 steps
  *    scanned sequentially in registers, combined across lanes with the
  *    associative operator). Exponentials are computed once per (channel, step,
@@ -28,23 +30,9 @@
  * The final state is written by threads that read the initial state, after
  * their last read, so state_out may alias state.
  */
-#include "common.cuh"
+#include "scan.cuh"
 
 enum { SCAN_SHORT_L = 8 };
-
-template <typename T> struct scan_args {
-    const T *u, *delta, *Bm, *Cm, *z;
-    const float *A, *D, *bias, *state;
-    T *y;
-    float *state_out;
-    int64_t B, L, H, P, G, N;
-    int softplus;
-};
-
-__device__ __forceinline__ float ld(const float *p) { return *p; }
-__device__ __forceinline__ float ld(const __nv_bfloat16 *p) { return __bfloat162float(*p); }
-__device__ __forceinline__ void st(float *p, float v) { *p = v; }
-__device__ __forceinline__ void st(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }
 
 /* Leaves lane j (of LANES) with the sum over the LANES lanes of v[j]. */
 template <int LANES> __device__ __forceinline__ float transpose_reduce(float (&v)[LANES], int lane) {
@@ -610,7 +598,9 @@ static void launch_runs(cuda_device *dev, const scan_args<T> &a) {
 
 template <typename T, bool SA>
 static void launch(cuda_device *dev, const scan_args<T> &a, int cfg, int kernel) {
-    if (kernel == SCAN_KERNEL_RUNS) {
+    if (kernel == SCAN_KERNEL_M1) {
+        scan_m1_launch<T>(dev, a); /* the shape was checked by the caller */
+    } else if (kernel == SCAN_KERNEL_RUNS) {
         /* 8 state lanes up to N = 32, then 16 (register budget of the runs). */
         if (a.N <= 8) launch_runs<T, 8, 1, SA>(dev, a);
         else if (a.N <= 16) launch_runs<T, 8, 2, SA>(dev, a);
@@ -646,11 +636,16 @@ static int scan_run(cuda_device *dev, const ssmrt_op *op, int kernel) {
     if (cfg < 0)
         return cuda_error(SSMRT_ERR_SHAPE, "cuda: selective_scan: state size N=%lld exceeds %d",
                           (long long)d.N, k_configs[SCAN_CONFIGS - 1].max_n);
-    if (kernel < 0) kernel = d.L <= SCAN_SHORT_L ? SCAN_KERNEL_SHORT
-                           : d.N <= 128          ? SCAN_KERNEL_RUNS
-                                                 : SCAN_KERNEL_CHUNKED;
+    if (kernel < 0) kernel = d.L <= SCAN_SHORT_L                ? SCAN_KERNEL_SHORT
+                           : !d.a_per_head && scan_m1_fits(dev, d.N) ? SCAN_KERNEL_M1
+                           : d.N <= 128                       ? SCAN_KERNEL_RUNS
+                                                              : SCAN_KERNEL_CHUNKED;
     if (kernel == SCAN_KERNEL_RUNS && d.N > 128)
         return cuda_error(SSMRT_ERR_INVALID_ARGUMENT, "cuda: selective_scan: runs kernel needs N <= 128");
+    if (kernel == SCAN_KERNEL_M1 && (d.a_per_head || !scan_m1_fits(dev, d.N)))
+        return cuda_error(SSMRT_ERR_INVALID_ARGUMENT,
+                          "cuda: selective_scan: Mamba-1 kernel needs A [H, N], N <= 16 and "
+                          "64 KiB of shared memory per block");
     int64_t ch = k_configs[cfg].threads / k_configs[cfg].lanes;
     if (d.L > 0x7fffffff - 64)
         return cuda_error(SSMRT_ERR_SHAPE, "cuda: selective_scan: L=%lld exceeds 2^31 - 64 steps",

@@ -179,6 +179,7 @@ static int cuda_device_open(void *backend, uint32_t index, void **out_device) {
     if (!rc) rc = cuda_check_cublas(cublasSetMathMode(d->cublas, CUBLAS_DEFAULT_MATH),
                                     "cublasSetMathMode");
     if (!rc) rc = cuda_attention_setup(d);
+    if (!rc) rc = cuda_scan_setup(d);
     if (rc) {
         cuda_device_release(d);
         return rc;

@@ -141,9 +141,10 @@ static void scan_test(const scan_case *c, uint32_t act, double tol) {
     desc(&op.dst[1], bst, SSMRT_F32, 4, sst); /* aliases the input state */
     op.params.scan.delta_softplus = c->softplus;
 
-    static const char *names[] = {"short", "chunked", "runs"};
-    for (int kernel = 0; kernel < 3; kernel++) {
+    static const char *names[] = {"short", "chunked", "runs", "m1"};
+    for (int kernel = 0; kernel < 4; kernel++) {
             if (kernel == SCAN_KERNEL_RUNS && c->N > 128) continue;
+            if (kernel == SCAN_KERNEL_M1 && (c->mamba2 || c->N > 16)) continue;
             vt->buffer_upload(g_dev, bst, 0, st, (uint64_t)ns * 4);
             int rc = act == SSMRT_F32 ? cuda_scan_run_f32((cuda_device *)g_dev, &op, kernel)
                                       : cuda_scan_run_bf16((cuda_device *)g_dev, &op, kernel);
@@ -190,7 +191,15 @@ static void scan_tests(void) {
     scan_test(&m1e, SSMRT_F32, tol);
     scan_case m2e = {1, 203, 3, 8, 1, 64, 1, 1, 1, 1, 1, 1};
     scan_test(&m2e, SSMRT_F32, tol);
+    /* The Mamba-1 kernel's other layouts: N = 8 (one state per lane, vector
+     * loads of B/C), N = 12 (two per lane, scalar loads), 17 channels (a
+     * partial block of 8); bf16 across several 64-step chunks. */
+    scan_case m1f = {2, 200, 17, 1, 1, 8, 0, 1, 1, 1, 1, 1};
+    scan_test(&m1f, SSMRT_F32, tol);
+    scan_case m1g = {1, 150, 9, 1, 1, 12, 0, 1, 0, 1, 1, 1};
+    scan_test(&m1g, SSMRT_F32, tol);
     scan_test(&m1, SSMRT_BF16, tol + ldexp(1.0, -8));
+    scan_test(&m1e, SSMRT_BF16, tol + ldexp(1.0, -8));
 }
 
 #include "selftest_attention.cuh"
