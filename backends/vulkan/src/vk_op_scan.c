@@ -40,14 +40,16 @@ static int scan_runs(vk_device *d, const vk_binding *b, const scan_dims *pc, int
     if (npt > 8) return 0;
     uint32_t npad = nl * npt, sub = npad <= 16 ? 2 : 1, nt = 8 * sg, tb = sub * sg;
     uint32_t ebc = (tb * npad + nt - 1) / nt;
+    /* B and C rows as vec4 loads: whole rows (no padded states) at 16-byte aligned starts. */
+    uint32_t vec = pc->N % 4 == 0 && npad == pc->N && b[3].offset % 16 == 0 && b[4].offset % 16 == 0;
     uint32_t pref = ebc <= 4;                         /* next block's B, C in registers */
     uint32_t keepa = !a_per_head && npt * nl <= 32;   /* pass 1's decays kept for pass 2 */
     uint32_t keepb = npt * nl <= 16;                  /* and dt u B */
-    uint32_t bstr = npad + (nl == 8 && npt == 1 ? 1 : nl == 8 && npt == 2 ? 2 : 0);
+    uint32_t bstr = npad + (nl == 8 && npt <= 2 ? 2 : 0); /* even: rows are read as state pairs */
     uint64_t shared = 4ull * (2ull * 8 * (tb + 4) + 2ull * tb * 8 + 2ull * tb * bstr);
     if (shared > d->caps.props.limits.maxComputeSharedMemorySize) return 0;
-    uint32_t spec[9] = {sg, nl, npt, sub, pref, (uint32_t)has_z, (uint32_t)a_per_head, keepa, keepb};
-    vk_pipeline_key key = vk_key(VK_K_SCAN_RUNS, nt, 1, 1, 9, spec);
+    uint32_t spec[10] = {sg, nl, npt, sub, pref, (uint32_t)has_z, (uint32_t)a_per_head, keepa, keepb, vec};
+    vk_pipeline_key key = vk_key(VK_K_SCAN_RUNS, nt, 1, 1, 10, spec);
     uint64_t tiles = ((uint64_t)pc->H * pc->P / pc->G + 7) / 8;
     *rc = vk_dispatch(d, &key, b, 11, pc, sizeof *pc, vk_groups(d, (uint64_t)pc->B * pc->G * tiles, 1), 1, 1);
     return 1;
