@@ -20,7 +20,16 @@
  * usual state), 8 states per work-item and 4 channels per group halve the
  * instructions per state-step of the second row (PTX of the block loop: 449
  * for 32 state-steps vs 429 for 16); with a per-state A (Mamba-1) its decay
- * products do not fit the local memory budget and the second row is used. */
+ * products do not fit the local memory budget and the second row is used.
+ *
+ * Occupancy on NVIDIA: the compiler gives the N = 16 rows 128 registers, so an
+ * SM holds 2 groups (16 warps); 2048 channels of 32 work-items are 15.5 warps
+ * per SM anyway. The second row at 64 registers (4 groups, 32 warps per SM, one
+ * wave of 512 groups on 132 SMs; 76 bytes of spills) took 0.242 ms against
+ * 0.167 for the first: the extra fold and staging work outweighs the latency it
+ * hides. (-cl-nv-maxrregcount=N does work, but only without
+ * reqd_work_group_size: ptxas sizes registers from the .reqntid that becomes,
+ * and ignores the option, which is why =64 seemed to give 128 registers.) */
 typedef struct runs_layout {
     int max_n, npt, nl, r, tr, ch;
 } runs_layout;
@@ -35,15 +44,24 @@ static const runs_layout k_layouts[] = {
 #define RUNS_WG 256
 
 /* Bytes of local memory the kernel declares (the same formulas as scan_runs.cl). */
-static size_t runs_local_bytes(const runs_layout *l, int a_scalar)
+static size_t runs_local_bytes(const runs_layout *l, int a_scalar, int bcv, int pev)
 {
     size_t tc = (size_t)(l->r * l->tr), npad = (size_t)(l->nl * l->npt);
     size_t skew = l->npt <= 2, tcp = tc + 8, bstr = skew ? npad : npad + (size_t)l->npt;
     size_t yst = (size_t)l->ch + 1;
     size_t ysn = tc * yst + 1, pstr = a_scalar ? 1 : npad;
-    size_t floats = 2 * (size_t)l->ch * tcp + 2 * (tc * bstr + skew * 32 * (size_t)l->r) +
-                    (size_t)(l->ch * l->r) * (pstr + npad) + (size_t)l->nl * ysn;
+    size_t bc = bcv ? tc * 4 * (size_t)l->nl : 2 * (tc * bstr + skew * 32 * (size_t)l->r);
+    size_t pe = (size_t)(l->ch * l->r) * (pev ? 4 * (size_t)l->nl : pstr + npad);
+    size_t floats = 2 * (size_t)l->ch * tcp + bc + pe + (size_t)l->nl * ysn;
     return floats * sizeof(float);
+}
+
+/* B and C as float4 loads (BC4): every row start 16-byte aligned, no padding
+ * states; then with 2 states per work-item they are kept per slice (BCV). */
+static int runs_bc4(const ssmrt_op *op, const scan_shape *s, const runs_layout *l)
+{
+    return s->N % 4 == 0 && l->nl * l->npt == s->N && op->src[SSMRT_SCAN_B].offset % 16 == 0 &&
+           op->src[SSMRT_SCAN_C].offset % 16 == 0;
 }
 
 /* Logs (at info level) the build log of the kernel's program, if any. */
@@ -81,7 +99,9 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
         if (c->max_n < s->N || (max_n && c->max_n != max_n))
             continue;
         max_n = c->max_n;
-        if (runs_local_bytes(c, s->a_scalar) > dev->local_mem / 4 * 3)
+        int bc4 = runs_bc4(op, s, c);
+        if (runs_local_bytes(c, s->a_scalar, bc4 && c->npt == 2, !s->a_scalar && c->npt == 2) >
+            dev->local_mem / 4 * 3)
             continue;
         l = c;
         if ((hpg + c->ch - 1) / c->ch * s->G * s->B >= (int64_t)dev->compute_units)
@@ -89,43 +109,37 @@ int ssmrt_ocl_scan_runs(ssmrt_ocl_device *dev, const ssmrt_op *op, const scan_sh
     }
     if (!l)
         return SSMRT_OK;
-    /* B and C rows as float4 loads: every row start 16-byte aligned, no padding
-     * states. */
-    int bc4 = s->N % 4 == 0 && l->nl * l->npt == s->N && op->src[SSMRT_SCAN_B].offset % 16 == 0 &&
-              op->src[SSMRT_SCAN_C].offset % 16 == 0;
-    /* On NVIDIA, ask for room for two work-groups per SM (a kernel above 128
-     * registers gets one group of 8 warps per SM and becomes latency-bound). The
-     * driver takes the option only as -cl-nv-maxrregcount=N (with a space it
-     * rejects the whole build), but driver 580.159.04 appears to ignore the value:
-     * ptxas reported 128 registers for this kernel with =128, =80 and =64, and 167
-     * for a variant built with =128. It is kept for drivers that honour it;
-     * -cl-nv-verbose makes the counts visible (SSMRT_LOG=info). */
-    char defs[160];
+    int bc4 = runs_bc4(op, s, l);
+    /* On NVIDIA (cl_nv_compiler_options: the program is PTX), the decays' exp2
+     * is inline PTX (SCAN_PTX) and -cl-nv-verbose puts ptxas's register and
+     * spill counts in the build log (SSMRT_LOG=info). */
+    char defs[200];
     ssmrt_ocl_kernel *k = NULL;
-    for (int capped = dev->nv_registers >= 2 * RUNS_WG * 64; !k; capped = 0) {
-        unsigned cap = dev->nv_registers / (2 * RUNS_WG);
-        char regs[48] = "";
-        if (capped)
-            snprintf(regs, sizeof regs, " -cl-nv-maxrregcount=%u -cl-nv-verbose",
-                     cap > 255 ? 255 : cap);
+    for (;;) {
+        int nv = dev->nv_registers != 0;
         snprintf(defs, sizeof defs,
-                 "-DNPT=%d -DNL=%d -DR=%d -DTR=%d -DCH=%d -DA_SCALAR=%d -DBC4=%d%s", l->npt,
-                 l->nl, l->r, l->tr, l->ch, s->a_scalar, bc4, regs);
+                 "-DNPT=%d -DNL=%d -DR=%d -DTR=%d -DCH=%d -DA_SCALAR=%d -DBC4=%d -DBCV=%d "
+                 "-DPEV=%d -DSCAN_PTX=%d%s",
+                 l->npt, l->nl, l->r, l->tr, l->ch, s->a_scalar, bc4, bc4 && l->npt == 2,
+                 !s->a_scalar && l->npt == 2, nv, nv ? " -cl-nv-verbose" : "");
         k = ssmrt_ocl_kernel_get(dev, "scan_runs", defs, "scan_runs");
-        if (!k && !capped) {
-            /* The build log is in the log already. scan.cl computes the same
-             * thing, slower; a compiler that cannot take this kernel is no reason
-             * to fail the op, and is not asked again. */
-            SSMRT_OCL_LOG(SSMRT_LOG_WARN, "opencl: %s: scan_runs.cl (%s) does not build; the "
-                          "selective scan falls back to scan.cl on this device", dev->name, defs);
-            dev->scan_runs_off = 1;
-            return SSMRT_OK;
-        }
-        if (!k) { /* a driver that lists the extension but refuses the option */
+        if (k)
+            break;
+        if (nv) {
+            /* A driver that lists the extension but refuses the option or the
+             * inline PTX: the portable build, here and from now on. */
             SSMRT_OCL_LOG(SSMRT_LOG_WARN, "opencl: %s: scan_runs does not build with '%s'; "
-                          "building it without", dev->name, regs);
+                          "building it without the NVIDIA options", dev->name, defs);
             dev->nv_registers = 0;
+            continue;
         }
+        /* The build log is in the log already. scan.cl computes the same thing,
+         * slower; a compiler that cannot take this kernel is no reason to fail
+         * the op, and is not asked again. */
+        SSMRT_OCL_LOG(SSMRT_LOG_WARN, "opencl: %s: scan_runs.cl (%s) does not build; the "
+                      "selective scan falls back to scan.cl on this device", dev->name, defs);
+        dev->scan_runs_off = 1;
+        return SSMRT_OK;
     }
     if (k->max_wg < RUNS_WG)
         return SSMRT_OK; /* registers: the driver cannot run 256 of these together */
