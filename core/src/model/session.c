@@ -276,15 +276,22 @@ static ssmrt_status session_chunk(ssmrt_session *s, const int32_t *tokens, int64
     if (st)
         return st;
     const int64_t rows = all ? c : 1;
-    const int direct = all && c == n; /* one chunk: the output layout is the graph's */
-    float *dst = direct ? logits : s->logits_host;
+    const int last = last_logits && start + c == n;
+    if (!all && !last) { /* a prefill chunk whose logits nobody asked for */
+        s->pos += c;
+        return SSMRT_OK;
+    }
+    /* One chunk of all logits, or only the last row of each sequence ([B, 1, V] is
+     * last_logits' layout): the output goes straight to the caller's array. */
+    const int direct = all ? c == n : 1;
+    float *dst = direct ? (all ? logits : last_logits) : s->logits_host;
     st = ssmrt_graph_read_f32(sg->graph, sg->logits, dst, (size_t)(B * rows * V));
     if (st)
         return st;
     if (all && !direct)
         for (int64_t b = 0; b < B; b++)
             memcpy(logits + (b * n + start) * V, dst + b * c * V, (size_t)(c * V) * sizeof(float));
-    if (last_logits && start + c == n)
+    if (last && dst != last_logits)
         for (int64_t b = 0; b < B; b++)
             memcpy(last_logits + b * V, dst + (b * rows + rows - 1) * V, (size_t)V * sizeof(float));
     s->pos += c;
