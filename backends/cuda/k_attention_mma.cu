@@ -18,7 +18,9 @@
  *                  never goes through memory; V fragments by ldmatrix.trans.
  * Only tiles crossing a warp's diagonal are masked, and a warp skips tiles
  * wholly above its rows. The grid puts the query tiles of the most keys first
- * (longest jobs first), heads across x.
+ * (longest jobs first), heads across x. When that grid is too small to fill
+ * the GPU, the keys are split across blocks as well, and the partial (m, l, O)
+ * merged by the merge kernel of k_attention.cu.
  *
  * Accuracy: scores, softmax and the output accumulate in f32; P is rounded to
  * the input type (relative 2^-11 for f16, 2^-8 for bf16, per term, bounded by
@@ -173,7 +175,8 @@ __device__ __forceinline__ void am_tile(uint32_t sq, uint32_t sk, uint32_t sv, i
 /* Two blocks per SM (255 registers). Dh = 64 with three (168 registers, a few
  * spills) measured slower on the H100: 263 against 278 TFLOP/s. */
 template <int DH, typename T>
-__global__ void __launch_bounds__(AM_THREADS, 2) attn_mma_kernel(const attn_args a) {
+__global__ void __launch_bounds__(AM_THREADS, 2)
+    attn_mma_kernel(const attn_args a, int64_t per, int nsplit, float *__restrict__ part) {
 #ifdef ATTN_MMA_ARCH
     cuda_pdl_enter();
     extern __shared__ __align__(128) unsigned char am_smem[];
@@ -181,7 +184,7 @@ __global__ void __launch_bounds__(AM_THREADS, 2) attn_mma_kernel(const attn_args
     const uint32_t sq = (uint32_t)__cvta_generic_to_shared(am_smem);
     const uint32_t sk0 = sq + AM_BQ * DH * 2, sv0 = sk0 + 2 * AM_BK * DH * 2;
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int64_t hq = blockIdx.x, b = blockIdx.z;
+    const int64_t hq = blockIdx.x, b = blockIdx.z / nsplit, split = blockIdx.z % nsplit;
     const int64_t q0 = (int64_t)(gridDim.y - 1 - blockIdx.y) * AM_BQ; /* most keys first */
     const int64_t kh = hq / (a.Hq / a.Hk), off = a.Lk - a.Lq;
     const T *qb = (const T *)a.q + b * a.qs[0] + hq * a.qs[2];
@@ -195,8 +198,13 @@ __global__ void __launch_bounds__(AM_THREADS, 2) attn_mma_kernel(const attn_args
     }
     const int64_t qend = q0 + AM_BQ < a.Lq ? q0 + AM_BQ : a.Lq;
     const int64_t kend = off + qend; /* keys 0 .. kend-1 are visible to some row */
-    const int ntiles = (int)((kend + AM_BK - 1) / AM_BK);
-    am_load_kv<DH, T>(sk0, sv0, kb, vb, a.ks[1], a.vs[1], 0, a.Lk, tid);
+    /* This split's tiles (per is a multiple of the tile; a split past kend has none). */
+    const int64_t kstop = split * per + per < kend ? split * per + per : kend;
+    const int jt0 = (int)(split * per / AM_BK), jt1 = (int)((kstop + AM_BK - 1) / AM_BK);
+    /* Tile j lives in stage j % 2, also the first (jt0 is odd for some splits). */
+    if (jt0 < jt1)
+        am_load_kv<DH, T>(sk0 + (jt0 & 1) * AM_BK * DH * 2, sv0 + (jt0 & 1) * AM_BK * DH * 2, kb, vb,
+                          a.ks[1], a.vs[1], (int64_t)jt0 * AM_BK, a.Lk, tid);
     attn_cp_commit();
 
     float o[2][DH / 8][4], m[2][2], l[2][2];
@@ -218,8 +226,8 @@ __global__ void __launch_bounds__(AM_THREADS, 2) attn_mma_kernel(const attn_args
     attn_swz_lane(xq, lane, lane >> 4);
     attn_swz_lane(xk, lane, (lane >> 3) & 1);
 
-    for (int j = 0; j < ntiles; j++) {
-        if (j + 1 < ntiles)
+    for (int j = jt0; j < jt1; j++) {
+        if (j + 1 < jt1)
             am_load_kv<DH, T>(sk0 + ((j + 1) & 1) * AM_BK * DH * 2, sv0 + ((j + 1) & 1) * AM_BK * DH * 2,
                               kb, vb, a.ks[1], a.vs[1], (int64_t)(j + 1) * AM_BK, a.Lk, tid);
         attn_cp_commit();
@@ -242,6 +250,7 @@ __global__ void __launch_bounds__(AM_THREADS, 2) attn_mma_kernel(const attn_args
         }
         __syncthreads();
     }
+    attn_cp_wait<0>(); /* a split without tiles still has Q in flight */
 
 #pragma unroll
     for (int mi = 0; mi < 2; mi++)
@@ -253,6 +262,19 @@ __global__ void __launch_bounds__(AM_THREADS, 2) attn_mma_kernel(const attn_args
             const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
             const int64_t qi = q0 + warp * 32 + 16 * mi + 8 * h + (lane >> 2);
             if (qi >= a.Lq) continue;
+            if (nsplit > 1) { /* partial (m, l, unnormalised o) for the merge kernel */
+                float *pp = part + (((b * a.Lq + qi) * a.Hq + hq) * nsplit + split) * (DH + 2);
+                if ((lane & 3) == 0) {
+                    pp[0] = m[mi][h];
+                    pp[1] = sum;
+                }
+#pragma unroll
+                for (int dn = 0; dn < DH / 8; dn++) {
+                    pp[2 + 8 * dn + 2 * (lane & 3)] = o[mi][dn][2 * h];
+                    pp[3 + 8 * dn + 2 * (lane & 3)] = o[mi][dn][2 * h + 1];
+                }
+                continue;
+            }
             uint32_t *yr = (uint32_t *)((T *)a.y + ((b * a.Lq + qi) * a.Hq + hq) * DH) + (lane & 3);
 #pragma unroll
             for (int dn = 0; dn < DH / 8; dn++)
@@ -278,16 +300,42 @@ int cuda_attention_mma_fits(const cuda_device *dev, const attn_args *a, uint32_t
            (a->Lq + AM_BQ - 1) / AM_BQ <= 65535;
 }
 
-template <int DH, typename T> static int am_launch(cuda_device *dev, const attn_args &a) {
-    dim3 grid((unsigned)a.Hq, (unsigned)((a.Lq + AM_BQ - 1) / AM_BQ), (unsigned)a.B);
-    cuda_launch(dev, attn_mma_kernel<DH, T>, grid, AM_THREADS, am_smem_bytes<DH>(), a);
-    return CUDA_LAUNCH_CHECK("attention (tensor cores)");
+template <int DH, typename T>
+static int am_launch(cuda_device *dev, const attn_args &a, uint32_t dtype) {
+    /* Few blocks (a short chunk of queries on a long cache, or few heads) would
+     * leave SMs idle while each walks all its keys: then the keys are split too,
+     * up to about two blocks per SM, at least 8 tiles per split, partials within
+     * the scratch, and merged afterwards. */
+    const int64_t qtiles = (a.Lq + AM_BQ - 1) / AM_BQ, blocks = a.Hq * qtiles * a.B;
+    const int64_t rows = a.B * a.Lq * a.Hq;
+    int64_t nsplit = 1, per = a.Lk;
+    if (blocks < 2 * (int64_t)dev->sm_count) {
+        nsplit = (2 * (int64_t)dev->sm_count + blocks - 1) / blocks;
+        const int64_t by_keys = a.Lk / (8 * AM_BK);
+        const int64_t by_scratch = (int64_t)(CUDA_ATTN_SCRATCH_BYTES / sizeof(float)) / (rows * (DH + 2));
+        if (nsplit > by_keys) nsplit = by_keys;
+        if (nsplit > by_scratch) nsplit = by_scratch;
+        if (a.B * nsplit > 65535) nsplit = 65535 / a.B;
+        if (nsplit < 1) nsplit = 1;
+        per = (a.Lk + nsplit - 1) / nsplit;
+        per = (per + AM_BK - 1) / AM_BK * AM_BK;
+        nsplit = (a.Lk + per - 1) / per;
+        if (nsplit < 1) nsplit = 1;
+    }
+    float *part = (float *)dev->attn_scratch;
+    dim3 grid((unsigned)a.Hq, (unsigned)qtiles, (unsigned)(a.B * nsplit));
+    cuda_launch(dev, attn_mma_kernel<DH, T>, grid, AM_THREADS, am_smem_bytes<DH>(), a, per, (int)nsplit,
+                part);
+    int rc = CUDA_LAUNCH_CHECK("attention (tensor cores)");
+    if (rc || nsplit == 1) return rc;
+    return cuda_attention_merge_launch(dev, part, a.y, dtype, rows, (int)nsplit, DH, DH);
 }
 
 int cuda_attention_mma_launch(cuda_device *dev, const attn_args *a, uint32_t dtype) {
     if (dtype == SSMRT_F16)
-        return a->Dh == 64 ? am_launch<64, __half>(dev, *a) : am_launch<128, __half>(dev, *a);
-    return a->Dh == 64 ? am_launch<64, __nv_bfloat16>(dev, *a) : am_launch<128, __nv_bfloat16>(dev, *a);
+        return a->Dh == 64 ? am_launch<64, __half>(dev, *a, dtype) : am_launch<128, __half>(dev, *a, dtype);
+    return a->Dh == 64 ? am_launch<64, __nv_bfloat16>(dev, *a, dtype)
+                       : am_launch<128, __nv_bfloat16>(dev, *a, dtype);
 }
 
 template <typename K> static int am_set_smem(K kernel, size_t bytes) {

@@ -191,10 +191,13 @@ static void bench_attention(int64_t B, int64_t Lq, int64_t Lk, int64_t Hq, int64
                tn, (long long)B, (long long)Lk, (long long)Hq, (long long)Hk, (long long)Dh, us,
                bytes / (us * 1e3), 100.0 * bytes / (us * 1e3) / g_copy_gbps);
     } else {
-        /* causal: half of the 4 L^2 Dh flops per head */
-        double flops = 2.0 * (double)(B * Hq) * (double)Lq * (double)Lk * (double)Dh;
-        printf("attention prefill %s causal B=%lld L=%lld H=%lld Dh=%lld: %.1f us, %.1f TFLOP/s\n",
-               tn, (long long)B, (long long)Lq, (long long)Hq, (long long)Dh, us, flops / (us * 1e6));
+        /* causal: 4 Dh flops per visible (query, key) pair, Lq (Lk - Lq/2) pairs
+         * per head (2 L^2 Dh when Lq = Lk = L) */
+        double flops = 4.0 * (double)(B * Hq) * (double)Dh * (double)Lq * ((double)Lk - 0.5 * (double)Lq);
+        printf("attention prefill %s causal B=%lld Lq=%lld Lk=%lld Hq=%lld Hk=%lld Dh=%lld: %.1f us, "
+               "%.1f TFLOP/s\n",
+               tn, (long long)B, (long long)Lq, (long long)Lk, (long long)Hq, (long long)Hk, (long long)Dh,
+               us, flops / (us * 1e6));
     }
     vt->buffer_free(g_dev, q);
     vt->buffer_free(g_dev, k);
@@ -261,6 +264,7 @@ int main(int argc, char **argv) {
     bench_attention(1, 4096, 4096, 32, 32, 128, SSMRT_F16);
     bench_attention(1, 4096, 4096, 32, 32, 128, SSMRT_BF16);
     bench_attention(1, 4096, 4096, 32, 32, 64, SSMRT_F16);
+    bench_attention(1, 512, 16384, 32, 8, 128, SSMRT_F16); /* a prompt chunk on a cache */
     bench_attention(1, 1, 65536, 32, 8, 128, SSMRT_F32);
     bench_attention(1, 1, 65536, 32, 8, 128, SSMRT_F16);
     bench_attention(1, 1, 65536, 32, 8, 128, SSMRT_BF16);

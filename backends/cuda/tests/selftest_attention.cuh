@@ -5,7 +5,8 @@
  * Every kernel path through the op entry, against a float64 reference computed
  * from the inputs as stored (after rounding to f16/bf16): the tensor-core
  * prefill (Dh 64 and 128, query tiles cut by Lq, a cache offset Lk > Lq,
- * grouped heads, k and v interleaved in one cache buffer), the tensor-core
+ * grouped heads, k and v interleaved in one cache buffer, keys split across
+ * blocks when there are few query tiles), the tensor-core
  * split-KV decode (one query and a short chunk of queries, several splits
  * merged), the SIMT kernels that take what the tensor-core ones do not (Dh
  * 80, rows not 16-byte aligned, Dh 32, f32), and the wide-head kernel (Dh 300,
@@ -166,6 +167,10 @@ static void attention_tests(void) {
         {1, 300, 333, 4, 1, 128, SSMRT_BF16, 1, 0, 1.0f, "mma"},
         {1, 1024, 1024, 2, 2, 128, SSMRT_F16, 0, 0, 2.0f, "mma"},
         {1, 257, 257, 2, 1, 64, SSMRT_BF16, 0, 0, 2.0f, "mma"},
+        /* ... with the keys split too (few blocks): 9 splits; 2 with empty ones */
+        {1, 100, 5000, 4, 4, 128, SSMRT_F16, 0, 0, 2.0f, "mma-split"},
+        {1, 1200, 1200, 2, 2, 128, SSMRT_BF16, 0, 0, 2.0f, "mma-split"},
+        {1, 300, 2000, 2, 1, 64, SSMRT_F16, 1, 0, 2.0f, "mma-split"},
         /* tensor-core split-KV decode: one query, several splits, and a chunk */
         {2, 1, 3000, 8, 2, 128, SSMRT_F16, 0, 0, 2.0f, "split"},
         {1, 1, 777, 16, 1, 64, SSMRT_BF16, 1, 0, 1.0f, "split"},
