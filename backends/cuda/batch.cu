@@ -17,25 +17,39 @@
  * runs its ops directly as they are enqueued and becomes the list remembered.
  * Comparing resolved addresses rather than buffer handles means a replayed graph
  * can only ever touch memory that the current batch names.
+ *
+ * Host time per op matters (a decode step enqueues ~200 and the GPU waits for
+ * the last): an op that matches the remembered one is compared before any
+ * validation and not copied. Matching compares the buffer handle, its size and
+ * the offset as well, so a matching op passed the same bounds and shape checks
+ * when it was recorded.
+ *
+ * Held ops are launched through launch_list, which fuses [RMS_NORM,] MATMUL
+ * [, ADD] runs of a decode step into one matvec (k_matmul.cu): held ops are the
+ * only place where the plugin sees the ops that follow one. Fused and unfused
+ * give the same bits.
  */
 #include <string.h>
 
 #include "cuda_backend.h"
 
-/* An op as recorded for replay: the op itself (to launch it later) and the
- * device address each descriptor resolved to when it was recorded (handles
- * alone could name freed and reallocated memory). */
+enum { REC_DESCS = SSMRT_OP_MAX_SRC + SSMRT_OP_MAX_DST };
+
+/* An op as recorded for replay: the op itself (to launch it later), the device
+ * address each descriptor resolved to when it was recorded (handles alone could
+ * name freed and reallocated memory) and the size of its buffer then. */
 typedef struct cuda_rec {
     ssmrt_op op;
-    uint64_t addr[SSMRT_OP_MAX_SRC + SSMRT_OP_MAX_DST];
+    uint64_t addr[REC_DESCS];
+    uint64_t buf_size[REC_DESCS];
 } cuda_rec;
 
 typedef struct cuda_batch {
     int active;        /* between begin_batch and end_batch */
-    int matching;      /* every op so far equals the remembered list and is held */
+    int matching;      /* ops 0..n_rec-1 equal prev's and are held (not in rec) */
     int graphs_off;    /* a capture failed once: run batches directly from then on */
-    uint32_t n_rec, cap_rec, n_held;
-    cuda_rec *rec;     /* this batch */
+    uint32_t n_rec, cap_rec;
+    cuda_rec *rec;     /* this batch, once it stopped matching */
     uint32_t n_prev, cap_prev;
     cuda_rec *prev;    /* the last batch */
     cudaGraphExec_t exec; /* graph of prev, once it has repeated */
@@ -49,42 +63,59 @@ static void rec_make(cuda_rec *r, const ssmrt_op *op) {
     r->op = *op;
     for (uint32_t i = 0; i < op->n_src + op->n_dst; i++) {
         const ssmrt_tensor_desc *d = rec_desc(op, i);
-        r->addr[i] = cuda_desc_present(d) ? (uint64_t)(uintptr_t)cuda_desc_ptr(d) : 0;
+        const int present = cuda_desc_present(d);
+        r->addr[i] = present ? (uint64_t)(uintptr_t)cuda_desc_ptr(d) : 0;
+        r->buf_size[i] = present ? ((const cuda_buffer *)d->buffer)->size : 0;
     }
 }
 
-/* Same kind, params, and per descriptor the same resolved address, dtype, shape
- * and strides: everything a kernel reads from the op. Only the dimensions in use
- * are compared (a decode step records ~200 ops per token, so this is on the
- * host's critical path). */
-static int rec_same(const cuda_rec *x, const cuda_rec *y) {
-    const ssmrt_op *a = &x->op, *b = &y->op;
-    if (a->kind != b->kind || a->n_src != b->n_src || a->n_dst != b->n_dst ||
-        memcmp(&a->params, &b->params, sizeof a->params) != 0)
+/* Whether op equals the recorded one: same kind and params, and per descriptor
+ * the same buffer handle, offset, resolved address, buffer size, dtype, shape
+ * and strides. Only the dimensions in use are compared. op is not validated
+ * yet: a present descriptor is only dereferenced after its handle matched the
+ * recorded (validated) one. */
+static int rec_matches(const cuda_rec *r, const ssmrt_op *op) {
+    const ssmrt_op *a = &r->op;
+    if (a->kind != op->kind || a->n_src != op->n_src || a->n_dst != op->n_dst ||
+        op->n_src > SSMRT_OP_MAX_SRC || op->n_dst > SSMRT_OP_MAX_DST ||
+        memcmp(&a->params, &op->params, sizeof a->params) != 0)
         return 0;
-    for (uint32_t i = 0; i < a->n_src + a->n_dst; i++) {
-        const ssmrt_tensor_desc *da = rec_desc(a, i), *db = rec_desc(b, i);
-        if (x->addr[i] != y->addr[i]) return 0;
-        if (!x->addr[i]) continue; /* both absent */
-        if (da->dtype != db->dtype || da->ndim != db->ndim) return 0;
-        for (uint32_t j = 0; j < da->ndim && j < SSMRT_MAX_DIMS; j++)
+    for (uint32_t i = 0; i < op->n_src + op->n_dst; i++) {
+        const ssmrt_tensor_desc *da = rec_desc(a, i), *db = rec_desc(op, i);
+        if (!cuda_desc_present(db)) {
+            if (r->addr[i]) return 0;
+            continue;
+        }
+        if (!r->addr[i] || da->buffer != db->buffer || da->offset != db->offset ||
+            da->dtype != db->dtype || da->ndim != db->ndim || db->ndim > SSMRT_MAX_DIMS)
+            return 0;
+        const cuda_buffer *buf = (const cuda_buffer *)db->buffer;
+        if (buf->size != r->buf_size[i] || (uint64_t)(uintptr_t)(buf->ptr + db->offset) != r->addr[i])
+            return 0;
+        for (uint32_t j = 0; j < db->ndim; j++)
             if (da->shape[j] != db->shape[j] || da->stride[j] != db->stride[j]) return 0;
     }
     return 1;
 }
 
-static int launch_held(cuda_device *dev, cuda_batch *b) {
+/* Launches recorded ops in order, fusing what cuda_matmul_try_fuse takes. */
+static int launch_list(cuda_device *dev, const cuda_rec *r, uint32_t n) {
     int rc = 0;
-    for (uint32_t i = 0; i < b->n_held && !rc; i++) rc = cuda_dispatch_launch(dev, &b->rec[i].op);
-    b->n_held = 0;
+    for (uint32_t i = 0; i < n && !rc;) {
+        const ssmrt_op *a = &r[i].op;
+        int used = 0;
+        if (a->kind == SSMRT_OP_RMS_NORM || a->kind == SSMRT_OP_MATMUL)
+            rc = cuda_matmul_try_fuse(dev, a, i + 1 < n ? &r[i + 1].op : NULL,
+                                      i + 2 < n ? &r[i + 2].op : NULL, &used);
+        if (rc) break;
+        if (used) {
+            i += (uint32_t)used;
+            continue;
+        }
+        rc = cuda_dispatch_launch(dev, a);
+        i++;
+    }
     return rc;
-}
-
-int cuda_batch_flush(cuda_device *dev) {
-    cuda_batch *b = dev->batch;
-    if (!b || !b->active || !b->matching) return 0;
-    b->matching = 0;
-    return launch_held(dev, b);
 }
 
 static int ensure_cap(cuda_rec **arr, uint32_t *cap, uint32_t need) {
@@ -102,30 +133,57 @@ static int ensure_cap(cuda_rec **arr, uint32_t *cap, uint32_t need) {
     return 0;
 }
 
+/* Ends matching: launches the held prefix (prev[0..n_rec)) and copies it into
+ * rec, which the rest of the batch is appended to. Without memory to remember
+ * the batch, it runs directly and is forgotten. */
+static int unmatch(cuda_device *dev, cuda_batch *b) {
+    b->matching = 0;
+    /* Held ops skipped enqueue's cudaSetDevice. */
+    int rc = cuda_check(cudaSetDevice(dev->ordinal), "cudaSetDevice");
+    if (!rc) rc = launch_list(dev, b->prev, b->n_rec);
+    if (ensure_cap(&b->rec, &b->cap_rec, b->n_rec + 1)) {
+        b->n_prev = 0;
+        b->n_rec = 0;
+        b->active = 0;
+        return rc;
+    }
+    memcpy(b->rec, b->prev, (size_t)b->n_rec * sizeof *b->rec);
+    return rc;
+}
+
+int cuda_batch_flush(cuda_device *dev) {
+    cuda_batch *b = dev->batch;
+    if (!b || !b->active || !b->matching) return 0;
+    return unmatch(dev, b);
+}
+
+int cuda_batch_replay_next(cuda_device *dev, const ssmrt_op *op) {
+    cuda_batch *b = dev->batch;
+    if (!b || !b->active || !b->matching || b->n_rec >= b->n_prev ||
+        !rec_matches(&b->prev[b->n_rec], op))
+        return 0;
+    b->n_rec++;
+    return 1;
+}
+
 int cuda_batch_record(cuda_device *dev, const ssmrt_op *op, int *status) {
     cuda_batch *b = dev->batch;
     *status = 0;
     if (!b || !b->active) return 0;
+    if (b->matching) {
+        /* cuda_batch_replay_next did not take it: the batch differs from here
+         * on. The earlier ops were held; the caller launches this one after them. */
+        *status = unmatch(dev, b);
+        if (*status || !b->active) return *status != 0;
+    }
     if (ensure_cap(&b->rec, &b->cap_rec, b->n_rec + 1)) {
         /* No memory to remember the batch: run it directly and forget it. */
-        *status = cuda_batch_flush(dev);
         b->n_prev = 0;
         b->n_rec = 0;
         b->active = 0;
-        return *status != 0;
+        return 0;
     }
-    cuda_rec *r = &b->rec[b->n_rec++];
-    rec_make(r, op);
-    if (b->matching && b->n_rec <= b->n_prev && rec_same(r, &b->prev[b->n_rec - 1])) {
-        b->n_held = b->n_rec;
-        return 1;
-    }
-    if (b->matching) {
-        b->matching = 0;
-        /* The earlier ops were held; the caller launches this one after them. */
-        *status = launch_held(dev, b);
-        if (*status) return 1;
-    }
+    rec_make(&b->rec[b->n_rec++], op);
     return 0;
 }
 
@@ -143,19 +201,17 @@ int cuda_begin_batch(void *device) {
     }
     b->active = 1;
     b->n_rec = 0;
-    b->n_held = 0;
     b->matching = !b->graphs_off && b->n_prev > 0;
     return 0;
 }
 
-/* Captures the held ops into b->exec. Returns 0 on success; on failure the ops
+/* Captures ops r[0..n) into b->exec. Returns 0 on success; on failure the ops
  * are not launched and the capture state is cleaned up. */
-static int capture(cuda_device *dev, cuda_batch *b) {
+static int capture(cuda_device *dev, cuda_batch *b, const cuda_rec *r, uint32_t n) {
     cudaGraph_t graph = NULL;
     cudaError_t err = cudaStreamBeginCapture(dev->stream, cudaStreamCaptureModeThreadLocal);
     if (err != cudaSuccess) return cuda_check(err, "cudaStreamBeginCapture");
-    int rc = 0;
-    for (uint32_t i = 0; i < b->n_held && !rc; i++) rc = cuda_dispatch_launch(dev, &b->rec[i].op);
+    int rc = launch_list(dev, r, n);
     err = cudaStreamEndCapture(dev->stream, &graph);
     if (!rc && err != cudaSuccess) rc = cuda_check(err, "cudaStreamEndCapture");
     if (!rc) rc = cuda_check(cudaGraphInstantiate(&b->exec, graph, 0), "cudaGraphInstantiate");
@@ -172,18 +228,20 @@ int cuda_end_batch(void *device) {
     cuda_batch *b = dev->batch;
     if (!b || !b->active) return 0;
     b->active = 0;
-    int rc = 0;
-    if (b->matching && b->n_rec == b->n_prev && b->n_held == b->n_rec) {
-        /* The same batch again: replay it as one graph. */
-        if (!b->exec && capture(dev, b)) {
+    if (b->matching && b->n_rec == b->n_prev) {
+        /* The same batch again: replay it as one graph; prev stays remembered. */
+        b->matching = 0;
+        int rc = cuda_check(cudaSetDevice(dev->ordinal), "cudaSetDevice");
+        if (rc) return rc;
+        if (!b->exec && capture(dev, b, b->prev, b->n_prev)) {
             cuda_log(SSMRT_LOG_WARN, "cuda: graph capture failed, running batches op by op");
             b->graphs_off = 1;
-            return launch_held(dev, b);
+            return launch_list(dev, b->prev, b->n_prev);
         }
-        b->n_held = 0;
         return cuda_check(cudaGraphLaunch(b->exec, dev->stream), "cudaGraphLaunch");
     }
-    if (b->matching) rc = launch_held(dev, b); /* a shorter batch: a prefix matched */
+    int rc = 0;
+    if (b->matching) rc = unmatch(dev, b); /* a shorter batch: a prefix matched */
     b->matching = 0;
     /* Remember this batch; the graph of the old one is of no further use. */
     if (b->exec) {

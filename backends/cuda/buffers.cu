@@ -2,12 +2,16 @@
  * buffers.cu: device buffers and transfers.
  *
  * A buffer is plain cudaMalloc memory (never managed memory). Uploads and
- * downloads are blocking and ordered after all enqueued work: they go on the
- * device stream and wait for it. Copies and fills are enqueued only.
+ * downloads are ordered after all enqueued work (they go on the device stream);
+ * downloads and large uploads wait for it, and the caller's source memory is free
+ * to reuse when an upload returns. Copies and fills are enqueued only.
  */
 #include <string.h>
 
 #include "cuda_backend.h"
+
+/* Uploads up to this size from pageable memory do not wait for the device. */
+#define CUDA_UPLOAD_NOWAIT_BYTES (64u << 10)
 
 static int range_ok(const cuda_buffer *b, uint64_t offset, uint64_t bytes, const char *what) {
     if (!b) return cuda_error(SSMRT_ERR_INVALID_ARGUMENT, "cuda: %s: no buffer", what);
@@ -70,8 +74,18 @@ int cuda_buffer_upload(void *device, void *buffer, uint64_t offset, const void *
     if ((rc = cuda_batch_flush(d))) return rc;
     rc = cuda_check(cudaMemcpyAsync(b->ptr + offset, src, bytes, cudaMemcpyHostToDevice, d->stream),
                     "upload");
-    if (!rc) rc = cuda_check(cudaStreamSynchronize(d->stream), "upload: waiting for the device");
-    return rc;
+    if (rc) return rc;
+    /* From pageable memory, cudaMemcpyAsync returns once src has been copied to
+     * the driver's staging memory, so the caller may reuse src at once and the
+     * stream orders the copy before later kernels: a decode step's token id
+     * then costs no wait for the device. Pinned (or unknown) memory would be
+     * read by the DMA later, and large uploads are rare: those still wait. */
+    cudaPointerAttributes at;
+    if (bytes <= CUDA_UPLOAD_NOWAIT_BYTES && cudaPointerGetAttributes(&at, src) == cudaSuccess &&
+        at.type == cudaMemoryTypeUnregistered)
+        return 0;
+    cudaGetLastError(); /* cudaPointerGetAttributes may have set it */
+    return cuda_check(cudaStreamSynchronize(d->stream), "upload: waiting for the device");
 }
 
 int cuda_buffer_download(void *device, void *buffer, uint64_t offset, void *dst,
@@ -81,9 +95,15 @@ int cuda_buffer_download(void *device, void *buffer, uint64_t offset, void *dst,
     int rc = range_ok(b, offset, bytes, "download");
     if (rc || bytes == 0) return rc;
     if ((rc = cuda_batch_flush(d))) return rc;
-    rc = cuda_check(cudaMemcpyAsync(dst, b->ptr + offset, bytes, cudaMemcpyDeviceToHost, d->stream),
+    /* Into pageable memory the driver copies through its own staging in pieces;
+     * one DMA into pinned memory and a memcpy is quicker for what fits (a decode
+     * step's logits). */
+    const int staged = d->staging && bytes <= CUDA_STAGING_BYTES;
+    rc = cuda_check(cudaMemcpyAsync(staged ? d->staging : dst, b->ptr + offset, bytes,
+                                    cudaMemcpyDeviceToHost, d->stream),
                     "download");
     if (!rc) rc = cuda_check(cudaStreamSynchronize(d->stream), "download: waiting for the device");
+    if (!rc && staged) memcpy(dst, d->staging, bytes);
     return rc;
 }
 

@@ -106,6 +106,23 @@ __device__ __forceinline__ float cuda_block_max(float v, float *scratch) {
     return cuda_warp_max(v);
 }
 
+/* 1 / rms(x) over n floats for RMS_NORM, with CUDA_RMS_THREADS threads. The
+ * standalone norm kernel and the matvec that fuses a norm (k_matmul.cu) both call
+ * this with that block size, so the sum runs in the same order and the fused
+ * norm gives the same bits as the unfused one. scratch: 32 floats of shared
+ * memory. */
+enum { CUDA_RMS_THREADS = 256 };
+__device__ __forceinline__ float cuda_rms_inv(const float *__restrict__ x, int64_t n, float eps,
+                                              float *scratch) {
+    float s = 0.0f;
+    for (int64_t i = threadIdx.x; i < n; i += CUDA_RMS_THREADS) {
+        float v = x[i];
+        s = fmaf(v, v, s);
+    }
+    s = cuda_block_sum(s, scratch);
+    return 1.0f / sqrtf(s / (float)n + eps);
+}
+
 /* ---- math ------------------------------------------------------------------ */
 
 /* 2^x on the special-function unit (MUFU.EX2): relative error ~2^-22. */

@@ -28,6 +28,8 @@ enum { CUDA_TIMER_SLOTS = 64 };
 #define CUDA_CUBLAS_WORKSPACE_BYTES (32ull << 20)
 #define CUDA_GEMM_SCRATCH_BYTES (64ull << 20)
 #define CUDA_ATTN_SCRATCH_BYTES (32ull << 20)
+/* Pinned staging for downloads: a decode step's logits (50K floats) fit. */
+#define CUDA_STAGING_BYTES (1ull << 20)
 
 /* A buffer handle: the host sees it as an opaque pointer in tensor descriptors. */
 typedef struct cuda_buffer {
@@ -47,6 +49,8 @@ typedef struct cuda_device {
     void *cublas_workspace;
     void *gemm_scratch;
     void *attn_scratch;
+    unsigned *fuse_counter;    /* device word for fused decode matvecs (k_matmul.cu), 0 between uses */
+    void *staging;             /* pinned host memory for downloads (buffers.cu), or NULL */
     cudaEvent_t timers[CUDA_TIMER_SLOTS];
     uint8_t timer_set[CUDA_TIMER_SLOTS];
     struct cuda_batch *batch;  /* graph capture state, NULL when not batching */
@@ -97,8 +101,11 @@ int cuda_end_batch(void *device);
 /* Called by every entry point that must see the stream in program order
  * (transfers, synchronize, timers): launches ops a batch has held back. */
 int cuda_batch_flush(cuda_device *dev);
-/* Records an op enqueued inside a batch; returns 1 if it was held back (the
- * batch will launch it), 0 if the caller must launch it now. */
+/* The fast path of enqueue inside a batch, before any validation: returns 1 if
+ * op equals the next op of the remembered batch and is now held back. */
+int cuda_batch_replay_next(cuda_device *dev, const ssmrt_op *op);
+/* Records a validated op enqueued inside a batch; returns 1 if it was held back
+ * or failed (*status), 0 if the caller must launch it now. */
 int cuda_batch_record(cuda_device *dev, const ssmrt_op *op, int *status);
 void cuda_batch_destroy(cuda_device *dev);
 int cuda_synchronize(void *device);
@@ -168,6 +175,13 @@ int cuda_op_rms_norm_gated(cuda_device *dev, const ssmrt_op *op);
 int cuda_op_layer_norm(cuda_device *dev, const ssmrt_op *op);
 int cuda_op_topk_route(cuda_device *dev, const ssmrt_op *op);
 int cuda_op_matmul(cuda_device *dev, const ssmrt_op *op);        /* k_matmul.cu */
+/* Fusion for replayed batches: if a (and b, c after it; NULL past the end) start
+ * [RMS_NORM,] MATMUL with one row [, ADD of its output], launches them as one
+ * matvec and sets *used to the number of ops it covered; else *used = 0 and
+ * nothing is launched. Ops are validated already; results are bit-identical to
+ * launching them one by one. */
+int cuda_matmul_try_fuse(cuda_device *dev, const ssmrt_op *a, const ssmrt_op *b, const ssmrt_op *c,
+                         int *used);
 int cuda_op_embedding(cuda_device *dev, const ssmrt_op *op);     /* k_gather.cu */
 int cuda_op_selective_scan(cuda_device *dev, const ssmrt_op *op); /* k_scan.cu */
 int cuda_op_conv1d_causal(cuda_device *dev, const ssmrt_op *op); /* k_conv.cu */

@@ -137,6 +137,8 @@ static int check_shapes(const ssmrt_op *op) {
 
 int cuda_enqueue(void *device, const ssmrt_op *op) {
     cuda_device *dev = (cuda_device *)device;
+    /* A replayed decode step: the same op as last time, validated then. */
+    if (op && dev->batch && cuda_batch_replay_next(dev, op)) return 0;
     if (!cuda_dispatch_lookup(op))
         return cuda_error(SSMRT_ERR_UNSUPPORTED, "cuda: no kernel for %s with these dtypes",
                           op ? cuda_op_name(op->kind) : "(null op)");

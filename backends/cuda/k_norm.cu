@@ -61,14 +61,18 @@ __global__ void rms_norm_kernel(const float *__restrict__ x, const float *__rest
     const float *zr = GATED ? z + base : nullptr;
     const float *wr = w + g * group;
     float *yr = y + base;
-    float s = 0.0f;
-    for (int64_t i = threadIdx.x; i < group; i += blockDim.x) {
-        float v = xr[i];
-        if (GATED) v *= cuda_silu(zr[i]);
-        s = fmaf(v, v, s);
+    float inv;
+    if (GATED) {
+        float s = 0.0f;
+        for (int64_t i = threadIdx.x; i < group; i += blockDim.x) {
+            float v = xr[i] * cuda_silu(zr[i]);
+            s = fmaf(v, v, s);
+        }
+        s = cuda_block_sum(s, scratch);
+        inv = 1.0f / sqrtf(s / (float)group + eps);
+    } else {
+        inv = cuda_rms_inv(xr, group, eps, scratch); /* blockDim == CUDA_RMS_THREADS */
     }
-    s = cuda_block_sum(s, scratch);
-    float inv = 1.0f / sqrtf(s / (float)group + eps);
     for (int64_t i = threadIdx.x; i < group; i += blockDim.x) {
         float v = xr[i];
         if (GATED) v *= cuda_silu(zr[i]);
@@ -81,7 +85,9 @@ int cuda_op_rms_norm(cuda_device *dev, const ssmrt_op *op) {
     int rc = cuda_shape_rows(op, &rows, &cols);
     if (rc || rows == 0) return rc;
     if (rows > 0x7fffffff) return cuda_error(SSMRT_ERR_SHAPE, "cuda: rms_norm: %lld rows", (long long)rows);
-    cuda_launch(dev, rms_norm_kernel<false>, (unsigned)rows, row_threads(cols), 0,
+    /* The fixed block size of cuda_rms_inv: a matvec that fuses this norm in a
+     * replayed decode batch (k_matmul.cu) then gives the same bits. */
+    cuda_launch(dev, rms_norm_kernel<false>, (unsigned)rows, (int)CUDA_RMS_THREADS, 0,
         (const float *)cuda_desc_ptr(&op->src[0]), nullptr,
         (const float *)cuda_desc_ptr(&op->src[1]), (float *)cuda_desc_ptr(&op->dst[0]), cols, cols,
         1, op->params.norm.eps);

@@ -136,6 +136,8 @@ static void cuda_device_release(cuda_device *d) {
     cudaFree(d->cublas_workspace);
     cudaFree(d->gemm_scratch);
     cudaFree(d->attn_scratch);
+    cudaFree(d->fuse_counter);
+    if (d->staging) cudaFreeHost(d->staging);
     if (d->stream) cudaStreamDestroy(d->stream);
     cuda_host_free(d);
 }
@@ -168,6 +170,14 @@ static int cuda_device_open(void *backend, uint32_t index, void **out_device) {
                              "allocating the GEMM scratch");
     if (!rc) rc = cuda_check(cudaMalloc(&d->attn_scratch, CUDA_ATTN_SCRATCH_BYTES),
                              "allocating the attention scratch");
+    if (!rc) rc = cuda_check(cudaMalloc((void **)&d->fuse_counter, sizeof(unsigned)),
+                             "allocating the fusion counter");
+    if (!rc) rc = cuda_check(cudaMemset(d->fuse_counter, 0, sizeof(unsigned)), "zeroing the fusion counter");
+    /* Pinned staging only speeds downloads up: without it they go direct. */
+    if (!rc && cudaMallocHost(&d->staging, CUDA_STAGING_BYTES) != cudaSuccess) {
+        d->staging = NULL;
+        cudaGetLastError();
+    }
     if (!rc) rc = cuda_check_cublas(cublasCreate(&d->cublas), "cublasCreate");
     if (!rc) rc = cuda_check_cublas(cublasSetStream(d->cublas, d->stream), "cublasSetStream");
     /* A fixed workspace keeps cuBLAS from allocating inside a graph capture. */

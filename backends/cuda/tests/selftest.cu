@@ -284,6 +284,132 @@ static void replay_test(void) {
     free(hx); free(hnw); free(hdl); free(hA); free(hw);
 }
 
+/* ---- decode matvec and its fusions --------------------------------------------- */
+
+/* RMS_NORM(h) -> MATMUL (one row, bf16 weights, bias) -> ADD(r, y), run three
+ * times as a batch (recorded, captured with the norm and add fused into the
+ * matvec, replayed) and directly op by op, with new h and r each time. The
+ * batched results must equal the direct ones bit for bit (the fused kernel
+ * reduces in the same order), and the direct ones a float64 reference within
+ * the f32 rounding of the norm and the dot product: per output, 48 + K/32 ulps
+ * of sum |w x| (at most 32 sequential products per lane in the matvec, K/32 in
+ * the row kernel, a 5-level warp tree, up to 8 segment sums, the bias, and ~4
+ * ulps of the normalised x), and 8 ulps per normalised x. Shapes reach each
+ * split of a row over warps (S = 1, 2, 4, 8), the grid-stride loop (N large),
+ * and K too long or odd for the matvec (the row kernel, unfused); inplace makes
+ * the add write over its operand r. */
+static void fusion_case(int64_t N, int64_t K, int inplace) {
+    float *hh = rand_vec(K, -2, 2), *hnw = rand_vec(K, 0.5f, 1.5f), *hw = rand_vec(N * K, -0.1f, 0.1f);
+    float *hb = rand_vec(N, -0.5f, 0.5f), *hr = rand_vec(N, -1, 1);
+    float *wr = (float *)malloc(sizeof(float) * (size_t)(N * K));
+    void *h = upload(hh, K, SSMRT_F32, NULL), *nw = upload(hnw, K, SSMRT_F32, NULL);
+    void *w = upload(hw, N * K, SSMRT_BF16, wr), *bias = upload(hb, N, SSMRT_F32, NULL);
+    void *xn[2], *y[2], *r[2], *out[2];
+    ssmrt_op ops[2][3];
+    int64_t sk[2] = {1, K}, sn[2] = {1, N}, sw[2] = {N, K}, sk1[1] = {K}, sn1[1] = {N};
+    for (int c = 0; c < 2; c++) {
+        vt->buffer_alloc(g_dev, (uint64_t)K * 4, &xn[c]);
+        vt->buffer_alloc(g_dev, (uint64_t)N * 4, &y[c]);
+        vt->buffer_alloc(g_dev, (uint64_t)N * 4, &r[c]);
+        out[c] = r[c];
+        if (!inplace) vt->buffer_alloc(g_dev, (uint64_t)N * 4, &out[c]);
+        memset(ops[c], 0, sizeof ops[c]);
+        for (int i = 0; i < 3; i++) ops[c][i].struct_size = sizeof(ssmrt_op);
+        ops[c][0].kind = SSMRT_OP_RMS_NORM;
+        ops[c][0].n_src = 2;
+        ops[c][0].n_dst = 1;
+        desc(&ops[c][0].src[0], h, SSMRT_F32, 2, sk);
+        desc(&ops[c][0].src[1], nw, SSMRT_F32, 1, sk1);
+        desc(&ops[c][0].dst[0], xn[c], SSMRT_F32, 2, sk);
+        ops[c][0].params.norm.eps = 1e-5f;
+        ops[c][1].kind = SSMRT_OP_MATMUL;
+        ops[c][1].n_src = 3;
+        ops[c][1].n_dst = 1;
+        desc(&ops[c][1].src[0], xn[c], SSMRT_F32, 2, sk);
+        desc(&ops[c][1].src[1], w, SSMRT_BF16, 2, sw);
+        desc(&ops[c][1].src[2], bias, SSMRT_F32, 1, sn1);
+        desc(&ops[c][1].dst[0], y[c], SSMRT_F32, 2, sn);
+        ops[c][2].kind = SSMRT_OP_ADD;
+        ops[c][2].n_src = 2;
+        ops[c][2].n_dst = 1;
+        desc(&ops[c][2].src[0], r[c], SSMRT_F32, 2, sn);
+        desc(&ops[c][2].src[1], y[c], SSMRT_F32, 2, sn);
+        desc(&ops[c][2].dst[0], out[c], SSMRT_F32, 2, sn);
+    }
+    float *res[2][3];
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < 3; i++) res[c][i] = (float *)malloc(sizeof(float) * (size_t)(i ? N : K));
+    double *ref_x = (double *)malloc(sizeof(double) * (size_t)K);
+    double *ref_y = (double *)malloc(sizeof(double) * (size_t)N);
+    double *ref_o = (double *)malloc(sizeof(double) * (size_t)N);
+    int same = 1;
+    double worst = 0.0; /* error / bound */
+    for (int step = 0; step < 3; step++) {
+        for (int64_t i = 0; i < K; i++) hh[i] = frand(-2, 2);
+        for (int64_t i = 0; i < N; i++) hr[i] = frand(-1, 1);
+        vt->buffer_upload(g_dev, h, 0, hh, (uint64_t)K * 4);
+        for (int c = 0; c < 2; c++) vt->buffer_upload(g_dev, r[c], 0, hr, (uint64_t)N * 4);
+        int rc = vt->begin_batch(g_dev);
+        for (int i = 0; i < 3 && !rc; i++) rc = vt->enqueue(g_dev, &ops[0][i]);
+        if (!rc) rc = vt->end_batch(g_dev);
+        for (int i = 0; i < 3 && !rc; i++) rc = vt->enqueue(g_dev, &ops[1][i]);
+        if (!rc) rc = vt->synchronize(g_dev);
+        CHECK(rc == 0, "fusion N=%lld K=%lld step %d", (long long)N, (long long)K, step);
+        for (int c = 0; c < 2; c++) {
+            vt->buffer_download(g_dev, xn[c], 0, res[c][0], (uint64_t)K * 4);
+            vt->buffer_download(g_dev, y[c], 0, res[c][1], (uint64_t)N * 4);
+            vt->buffer_download(g_dev, out[c], 0, res[c][2], (uint64_t)N * 4);
+        }
+        same = same && !memcmp(res[0][0], res[1][0], (size_t)K * 4) &&
+               !memcmp(res[0][1], res[1][1], (size_t)N * 4) && !memcmp(res[0][2], res[1][2], (size_t)N * 4);
+        double ss = 0.0;
+        for (int64_t i = 0; i < K; i++) ss += (double)hh[i] * hh[i];
+        const double inv = 1.0 / sqrt(ss / (double)K + 1e-5);
+        for (int64_t i = 0; i < K; i++) ref_x[i] = hh[i] * inv * hnw[i];
+        for (int64_t n = 0; n < N; n++) {
+            double acc = hb[n], mag = fabs((double)hb[n]);
+            for (int64_t k = 0; k < K; k++) {
+                acc += (double)wr[n * K + k] * ref_x[k];
+                mag += fabs((double)wr[n * K + k] * ref_x[k]);
+            }
+            ref_y[n] = acc;
+            ref_o[n] = hr[n] + acc;
+            const double bound = (48.0 + (double)K / 32) * ldexp(mag + fabs((double)hr[n]), -24);
+            const double e = fmax(fabs(res[1][1][n] - ref_y[n]), fabs(res[1][2][n] - ref_o[n])) / bound;
+            if (!(e <= worst)) worst = e;
+        }
+        for (int64_t i = 0; i < K; i++) {
+            const double e = fabs(res[1][0][i] - ref_x[i]) / (8.0 * ldexp(fabs(ref_x[i]), -24) + 1e-30);
+            if (!(e <= worst)) worst = e;
+        }
+    }
+    CHECK(same, "fusion N=%lld K=%lld: batched (fused) results differ from direct ones", (long long)N,
+          (long long)K);
+    CHECK(worst <= 1.0, "fusion N=%lld K=%lld: error %.3g of the rounding bound", (long long)N,
+          (long long)K, worst);
+    printf("fused norm+matvec+add N=%lld K=%lld%s: bit-identical to unfused, error %.3f of bound\n",
+           (long long)N, (long long)K, inplace ? " (add in place)" : "", worst);
+    void *bufs[] = {h, nw, w, bias, xn[0], xn[1], y[0], y[1], r[0], r[1]};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) vt->buffer_free(g_dev, bufs[i]);
+    if (!inplace) {
+        vt->buffer_free(g_dev, out[0]);
+        vt->buffer_free(g_dev, out[1]);
+    }
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < 3; i++) free(res[c][i]);
+    free(hh); free(hnw); free(hw); free(hb); free(hr); free(wr); free(ref_x); free(ref_y); free(ref_o);
+}
+
+static void fusion_tests(void) {
+    fusion_case(80, 1536, 0);    /* x_proj: S = 8 */
+    fusion_case(768, 1536, 1);   /* out_proj: S = 2 */
+    fusion_case(300, 4096, 0);   /* S = 4 */
+    fusion_case(3072, 768, 0);   /* in_proj: S = 1 */
+    fusion_case(20000, 256, 1);  /* grid-stride over row groups */
+    fusion_case(96, 8200, 0);    /* K beyond the matvec: row kernel, not fused */
+    fusion_case(37, 100, 0);     /* K not a multiple of 8: row kernel */
+}
+
 static void error_tests(void) {
     void *a = NULL, *b = NULL;
     vt->buffer_alloc(g_dev, 64, &a);
@@ -324,6 +450,7 @@ int main(void) {
     scan_tests();
     attention_tests();
     replay_test();
+    fusion_tests();
     error_tests();
     vt->device_close(g_dev);
     vt->shutdown(be);
