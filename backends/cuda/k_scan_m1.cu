@@ -26,8 +26,8 @@
  *    dt*log2e, dt*u, D*u, z kept in registers) and 16-byte loads of B and C;
  *    the next chunk's loads are in flight during the scan.
  * Shared-memory layouts are padded so that every warp access is conflict-free
- * (B and C get a spare row after each run's 16 rows: the runs' rows would
- * otherwise share banks).
+ * (B and C, interleaved per lane so one load serves a step, get a spare row
+ * after each run's 16 rows: the runs' rows would otherwise share banks).
  */
 #include "scan.cuh"
 
@@ -54,9 +54,10 @@ constexpr int M1_YCH = M1_R * M1_YRUN + 4;  /* y partials of a channel */
 template <int NPAD> struct m1_buffer {
     static constexpr int X = 0;                            /* dt*log2e [CH][XSTR] */
     static constexpr int DTU = X + M1_CH * M1_XSTR;        /* dt*u [CH][XSTR] */
-    static constexpr int B = DTU + M1_CH * M1_XSTR;        /* B [BROWS][NPAD] */
-    static constexpr int C = B + M1_BROWS * NPAD;          /* C [BROWS][NPAD] */
-    static constexpr int Y = C + M1_BROWS * NPAD;          /* y partials [CH][YCH] */
+    /* B and C [BROWS][NPAD / NPT][B of NPT states, C of NPT states]: a lane
+     * reads both for a step with one load */
+    static constexpr int BC = DTU + M1_CH * M1_XSTR;
+    static constexpr int Y = BC + 2 * M1_BROWS * NPAD;     /* y partials [CH][YCH] */
     static constexpr int SIZE = Y + M1_CH * M1_YCH;
     /* bytes of both buffers and the run-combine area */
     static constexpr size_t BYTES = sizeof(float) * (2 * SIZE + M1_CH * M1_R * 8 * 2 * (NPAD / 8));
@@ -130,11 +131,22 @@ __global__ void __launch_bounds__(M1_THREADS, SSMRT_SCAN_M1_MINB) scan_m1_kernel
     const int64_t bc_stride = a.G * a.N, bcstep = M1_TC * bc_stride;
     const int64_t bc0 = (b * a.L * a.G + g) * a.N + bc_t * bc_stride + bc_n;
     const T *Bp = a.Bm + bc0, *Cp = a.Cm + bc0;
-    const int bc_st = (bc_t + bc_t / M1_TR) * NPAD + bc_n; /* where they are staged */
+    const int bc_st = 2 * ((bc_t + bc_t / M1_TR) * NPAD + bc_n); /* where they are staged */
 
     float r_u[2], r_dt[2], r_z[2], r_B[EBC], r_C[EBC];
     /* left: steps from the chunk's start to L (an int: L < 2^31 - 64 is checked at launch). */
     auto load_chunk = [&](int left) {
+        if (left >= M1_TC && st_cok && vec) { /* every chunk but the last: no predicates */
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                r_u[i] = ld(up + i * usub);
+                r_dt[i] = ld(dp + i * dsub);
+                r_z[i] = HZ ? ld(zp + i * usub) : 0.0f;
+            }
+            ld_vec<EBC>(Bp, r_B);
+            ld_vec<EBC>(Cp, r_C);
+            return;
+        }
 #pragma unroll
         for (int i = 0; i < 2; i++) {
             const bool ok = st_t + 32 * i < left && st_cok;
@@ -157,8 +169,7 @@ __global__ void __launch_bounds__(M1_THREADS, SSMRT_SCAN_M1_MINB) scan_m1_kernel
 
     /* Lane views of a staged chunk (offsets into a buffer). */
     const int o_x = buf::X + warp * M1_XSTR + r * M1_TR, o_dtu = buf::DTU + warp * M1_XSTR + r * M1_TR;
-    const int o_B = buf::B + (r * (M1_TR + 1)) * NPAD + nl * NPT;
-    const int o_C = buf::C + (r * (M1_TR + 1)) * NPAD + nl * NPT;
+    const int o_BC = buf::BC + 2 * ((r * (M1_TR + 1)) * NPAD + nl * NPT);
     const int o_y = buf::Y + warp * M1_YCH + r * M1_YRUN + nl;
     float *const comb = s_comb + ((warp * M1_R + r) * NL + nl) * 2 * NPT;
 
@@ -200,12 +211,12 @@ __global__ void __launch_bounds__(M1_THREADS, SSMRT_SCAN_M1_MINB) scan_m1_kernel
             du[i] = st_D * r_u[i];
             zc[i] = r_z[i];
         }
-        if (EBC == 4) {
-            *(float4 *)&sb[buf::B + bc_st] = make_float4(r_B[0], r_B[1], r_B[EBC > 2 ? 2 : 0], r_B[EBC > 3 ? 3 : 0]);
-            *(float4 *)&sb[buf::C + bc_st] = make_float4(r_C[0], r_C[1], r_C[EBC > 2 ? 2 : 0], r_C[EBC > 3 ? 3 : 0]);
-        } else {
-            *(float2 *)&sb[buf::B + bc_st] = make_float2(r_B[0], r_B[1]);
-            *(float2 *)&sb[buf::C + bc_st] = make_float2(r_C[0], r_C[1]);
+        if (NPT == 2) { /* states bc_n .. bc_n + 3: two lanes' pairs */
+            *(float4 *)&sb[buf::BC + bc_st] = make_float4(r_B[0], r_B[1], r_C[0], r_C[1]);
+            *(float4 *)&sb[buf::BC + bc_st + 4] =
+                make_float4(r_B[EBC > 2 ? 2 : 0], r_B[EBC > 3 ? 3 : 0], r_C[EBC > 2 ? 2 : 0], r_C[EBC > 3 ? 3 : 0]);
+        } else { /* states bc_n, bc_n + 1: two lanes' singles */
+            *(float4 *)&sb[buf::BC + bc_st] = make_float4(r_B[0], r_C[0], r_B[1], r_C[1]);
         }
         if (left > M1_TC) { /* the next chunk's loads fly during the scan */
             up += ustep;
@@ -221,7 +232,7 @@ __global__ void __launch_bounds__(M1_THREADS, SSMRT_SCAN_M1_MINB) scan_m1_kernel
         /* Pass 1: the run from a zero state hl, its decay product Dd, the
          * local output yl = sum_n C*hl and the weights w = C*Dd that carry the
          * run's true start state into y: y = yl + sum_n w*h_start. */
-        const float *xr = sb + o_x, *dr = sb + o_dtu, *Br = sb + o_B, *Cr = sb + o_C;
+        const float *xr = sb + o_x, *dr = sb + o_dtu, *BCr = sb + o_BC;
         float w[M1_TR][NPT], yl[M1_TR], hl[NPT], Dd[NPT];
 #pragma unroll
         for (int i = 0; i < NPT; i++) {
@@ -237,12 +248,13 @@ __global__ void __launch_bounds__(M1_THREADS, SSMRT_SCAN_M1_MINB) scan_m1_kernel
                 const int k = k4 + kk;
                 float Bv[NPT], Cv[NPT];
                 if (NPT == 2) {
-                    const float2 qb = *(const float2 *)&Br[k * NPAD], qc = *(const float2 *)&Cr[k * NPAD];
-                    Bv[0] = qb.x; Bv[NPT - 1] = qb.y;
-                    Cv[0] = qc.x; Cv[NPT - 1] = qc.y;
+                    const float4 q = *(const float4 *)&BCr[k * 2 * NPAD];
+                    Bv[0] = q.x; Bv[NPT - 1] = q.y;
+                    Cv[0] = q.z; Cv[NPT - 1] = q.w;
                 } else {
-                    Bv[0] = Br[k * NPAD];
-                    Cv[0] = Cr[k * NPAD];
+                    const float2 q = *(const float2 *)&BCr[k * 2 * NPAD];
+                    Bv[0] = q.x;
+                    Cv[0] = q.y;
                 }
                 float yv = 0.0f;
 #pragma unroll
