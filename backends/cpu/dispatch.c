@@ -12,6 +12,8 @@
 
 enum { /* short names for the table below */
     M_F32 = SSMRT_MASK_F32,
+    M_F16 = SSMRT_MASK_F16,
+    M_BF16 = SSMRT_MASK_BF16,
     M_I32 = SSMRT_MASK_I32,
     M_FLOAT = SSMRT_MASK_FLOAT,
     M_ANY = SSMRT_MASK_ANY
@@ -53,7 +55,12 @@ static const cpu_dispatch_row k_table[] = {
     {SSMRT_OP_CONV1D_CAUSAL, 2, 1, {M_F32, M_F32, M_F32, M_F32}, {M_F32, M_F32},
      cpu_fast_conv1d_causal, cpu_ref_conv1d_causal},
     {SSMRT_OP_CONV_LONG, 2, 1, {M_F32, M_F32}, {M_F32}, cpu_fast_conv_long, cpu_ref_conv_long},
+    /* Attention: q, k, v and dst of one dtype (a row per dtype, so a mix matches none). */
     {SSMRT_OP_ATTENTION, 3, 1, {M_F32, M_F32, M_F32}, {M_F32}, cpu_fast_attention,
+     cpu_ref_attention},
+    {SSMRT_OP_ATTENTION, 3, 1, {M_F16, M_F16, M_F16}, {M_F16}, cpu_fast_attention,
+     cpu_ref_attention},
+    {SSMRT_OP_ATTENTION, 3, 1, {M_BF16, M_BF16, M_BF16}, {M_BF16}, cpu_fast_attention,
      cpu_ref_attention},
 };
 

@@ -11,32 +11,59 @@
  * by exp(m_old - m_new) whenever the max grows. Memory per task is
  * O(rows * (Dh + Dv) + KB * (Dh + Dv)).
  *
- * q, k and v may be strided (a prefix of a longer KV cache, a permuted view): a
- * q or v row with unit stride in its last dim is read in place, any other is
+ * q, k and v may be strided (a prefix of a longer KV cache, a permuted view): an
+ * f32 q or v row with unit stride in its last dim is read in place, any other is
  * gathered; k is gathered into the transposed block either way.
+ *
+ * q, k, v and y share one dtype (f32, f16 or bf16). The same kernel serves all
+ * three: every row goes through row_of, which converts f16/bf16 to f32 exactly as
+ * it gathers (the loads are the only dtype-specific part), all arithmetic is f32,
+ * and a 16-bit output row is rounded once from the final f32 values.
  */
 #include <stdlib.h>
 
+#include "fast_convert.h"
 #include "fast_kernels.h"
 #include "fast_math.h"
 
 #define QB 16 /* rows (query x head of the group) per task, about */
 #define KB 64
 
+/* One strided [B, T, H, n] input: base, element strides, dtype. */
+typedef struct attn_src {
+    const void *base;
+    int64_t s[4];
+    uint32_t dtype;
+} attn_src;
+
 typedef struct attn_args {
-    const float *q, *k, *v;
-    float *y;
-    int64_t qs[4], ks[4], vs[4];
+    attn_src q, k, v;
+    void *y;
+    uint32_t dtype; /* of y (and of q, k, v) */
     cpu_attn_dims d;
     float scale;
 } attn_args;
 
-/* Row (b, t, h) of a strided [B, T, H, n] tensor, in place or gathered into buf. */
-static const float *row_of(const float *base, const int64_t *s, int64_t b, int64_t t, int64_t h,
-                           int64_t n, float *buf) {
-    const float *r = base + b * s[0] + t * s[1] + h * s[2];
-    if (s[3] == 1) return r;
-    for (int64_t e = 0; e < n; e++) buf[e] = r[e * s[3]];
+/* Element i of a row of dtype dt, as f32 (exact: f32 holds every f16/bf16). */
+static inline float elem_f32(uint32_t dt, const void *row, int64_t i) {
+    if (dt == SSMRT_F16) return cpu_f16_to_f32(((const uint16_t *)row)[i]);
+    if (dt == SSMRT_BF16) return cpu_bf16_to_f32(((const uint16_t *)row)[i]);
+    return ((const float *)row)[i];
+}
+
+/* Row (b, t, h) of x as f32: in place for a unit-stride f32 row, otherwise
+ * converted (vectorised when the row is unit-stride) or gathered into buf. */
+static const float *row_of(const attn_src *x, int64_t b, int64_t t, int64_t h, int64_t n, float *buf) {
+    const int64_t *s = x->s;
+    int64_t off = b * s[0] + t * s[1] + h * s[2];
+    size_t esz = x->dtype == SSMRT_F32 ? 4 : 2;
+    const void *r = (const char *)x->base + (size_t)off * esz;
+    if (s[3] == 1) {
+        if (x->dtype == SSMRT_F32) return r;
+        fast_row_to_f32(x->dtype, r, buf, n);
+        return buf;
+    }
+    for (int64_t e = 0; e < n; e++) buf[e] = elem_f32(x->dtype, r, e * s[3]);
     return buf;
 }
 
@@ -99,13 +126,14 @@ static int attn_task(const attn_args *a, int64_t b, int64_t kh, int64_t i0, int6
     const int64_t Dh = d->Dh, Dv = d->Dv, G = d->Hq / d->Hk, off = d->Lk - d->Lq;
     const int64_t R = (i1 - i0) * G;
     /* Row pointers first (so they are aligned), then the float buffers. */
+    const int64_t W = Dh > Dv ? Dh : Dv; /* one key row, or one output row */
     const float **vr = malloc(sizeof(float *) * KB +
-                              sizeof(float) * (size_t)(R * (Dh + Dv + 2) + KB * (Dh + Dv + 1)));
+                              sizeof(float) * (size_t)(R * (Dh + Dv + 2) + KB * (Dh + Dv + 1) + W));
     if (!vr) return -1;
     float *qb = (float *)(vr + KB), *acc = qb + R * Dh, *m = acc + R * Dv, *l = m + R;
-    float *kt = l + R, *vbuf = kt + KB * Dh, *s = vbuf + KB * Dv;
+    float *kt = l + R, *vbuf = kt + KB * Dh, *s = vbuf + KB * Dv, *row = s + KB;
     for (int64_t r = 0; r < R; r++) {
-        const float *qr = row_of(a->q, a->qs, b, i0 + r / G, kh * G + r % G, Dh, qb + r * Dh);
+        const float *qr = row_of(&a->q, b, i0 + r / G, kh * G + r % G, Dh, qb + r * Dh);
         for (int64_t e = 0; e < Dh; e++) qb[r * Dh + e] = qr[e] * a->scale;
         for (int64_t e = 0; e < Dv; e++) acc[r * Dv + e] = 0.0f;
         m[r] = -__builtin_inff();
@@ -118,9 +146,9 @@ static int attn_task(const attn_args *a, int64_t b, int64_t kh, int64_t i0, int6
          * in place (or gathered when strided). */
         for (int64_t j = j0; j < j0 + KB; j++) {
             if (j < j1) {
-                const float *kr = a->k + b * a->ks[0] + j * a->ks[1] + kh * a->ks[2];
-                for (int64_t e = 0; e < Dh; e++) kt[e * KB + (j - j0)] = kr[e * a->ks[3]];
-                vr[j - j0] = row_of(a->v, a->vs, b, j, kh, Dv, vbuf + (j - j0) * Dv);
+                const float *kr = row_of(&a->k, b, j, kh, Dh, row);
+                for (int64_t e = 0; e < Dh; e++) kt[e * KB + (j - j0)] = kr[e];
+                vr[j - j0] = row_of(&a->v, b, j, kh, Dv, vbuf + (j - j0) * Dv);
             } else {
                 for (int64_t e = 0; e < Dh; e++) kt[e * KB + (j - j0)] = 0.0f;
             }
@@ -134,9 +162,12 @@ static int attn_task(const attn_args *a, int64_t b, int64_t kh, int64_t i0, int6
         }
     }
     for (int64_t r = 0; r < R; r++) {
-        float *yr = a->y + ((b * d->Lq + i0 + r / G) * d->Hq + kh * G + r % G) * Dv;
+        int64_t yoff = ((b * d->Lq + i0 + r / G) * d->Hq + kh * G + r % G) * Dv;
         float inv = 1.0f / l[r];
+        float *yr = a->dtype == SSMRT_F32 ? (float *)a->y + yoff : row;
         for (int64_t e = 0; e < Dv; e++) yr[e] = acc[r * Dv + e] * inv;
+        if (a->dtype == SSMRT_F16) fast_f32_to_f16(row, (uint16_t *)a->y + yoff, Dv);
+        if (a->dtype == SSMRT_BF16) fast_f32_to_bf16(row, (uint16_t *)a->y + yoff, Dv);
     }
     free(vr);
     return 0;
@@ -148,15 +179,14 @@ int cpu_fast_attention(const ssmrt_op *op) {
     if (rc) return rc;
     if (!cpu_desc_contiguous(&op->dst[0]))
         return cpu_error(SSMRT_ERR_INVALID_ARGUMENT, "cpu: attention: dst must be contiguous");
-    a.q = cpu_desc_ptr(&op->src[0]);
-    a.k = cpu_desc_ptr(&op->src[1]);
-    a.v = cpu_desc_ptr(&op->src[2]);
-    a.y = cpu_desc_ptr(&op->dst[0]);
-    for (int i = 0; i < 4; i++) {
-        a.qs[i] = op->src[0].stride[i];
-        a.ks[i] = op->src[1].stride[i];
-        a.vs[i] = op->src[2].stride[i];
+    attn_src *in[3] = {&a.q, &a.k, &a.v};
+    for (int t = 0; t < 3; t++) {
+        in[t]->base = cpu_desc_ptr(&op->src[t]);
+        in[t]->dtype = op->src[t].dtype;
+        for (int i = 0; i < 4; i++) in[t]->s[i] = op->src[t].stride[i];
     }
+    a.y = cpu_desc_ptr(&op->dst[0]);
+    a.dtype = op->dst[0].dtype;
     a.scale = op->params.attention.scale;
     const cpu_attn_dims *d = &a.d;
     const int64_t G = d->Hq / d->Hk, qpt = G < QB ? QB / G : 1; /* queries per task */

@@ -366,7 +366,13 @@ SSMRT_API ssmrt_tensor *ssmrt_graph_conv_long(ssmrt_graph *g, ssmrt_tensor *x,
  * the past followed by the new tokens; append with ssmrt_graph_copy_into first).
  * scale multiplies q.k (pass 1/sqrt(Dh) for the usual). k and v may be strided
  * views (a prefix of a longer cache). Softmax is computed online (flash-style):
- * memory stays O(L), no Lq x Lk matrix exists. Returns [B, Lq, Hq, Dh]. */
+ * memory stays O(L), no Lq x Lk matrix exists. Returns [B, Lq, Hq, Dh].
+ * Dtypes: q, k and v share ONE dtype, f32, f16 or bf16 (a mix, or any other dtype,
+ * is refused naming the tensors and their dtypes), and the result has that dtype.
+ * Scores, softmax and the weighted sum of v are computed in (at least) f32 from the
+ * stored values; the output is rounded to the dtype once, at the end. Kernels that
+ * use f16/bf16 tensor cores may also round the softmax weights to the dtype before
+ * multiplying by v (an error of at most the dtype's unit roundoff times max|v|). */
 SSMRT_API ssmrt_tensor *ssmrt_graph_attention(ssmrt_graph *g, ssmrt_tensor *q,
                                               ssmrt_tensor *k, ssmrt_tensor *v, float scale);
 

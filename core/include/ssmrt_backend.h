@@ -54,7 +54,8 @@
  *   CONV1D_CAUSAL        x [B,L,D], w [D,W], bias [D]?, state [B,D,W-1]?; dst[0] y
  *                        [B,L,D]; dst[1] state out [B,D,W-1]? (may alias src state)
  *   CONV_LONG            x [B,L,D], kernel [D,Lk] -> dst [B,L,D]
- *   ATTENTION            q [B,Lq,Hq,Dh], k/v [B,Lk,Hk,Dh] (strided) -> dst [B,Lq,Hq,Dh]
+ *   ATTENTION            q [B,Lq,Hq,Dh], k/v [B,Lk,Hk,Dh] (strided) -> dst [B,Lq,Hq,Dh];
+ *                        q, k, v and dst all f32, all f16 or all bf16 (math in f32)
  * n_src counts every slot of the kind including absent optional ones (SCAN: 9,
  * CONV1D: 4, LAYER_NORM: 3, MATMUL: 3); n_dst likewise (SCAN, CONV1D: 2).
  */

@@ -607,10 +607,19 @@ ssmrt_tensor *ssmrt_graph_attention(ssmrt_graph *g, ssmrt_tensor *q, ssmrt_tenso
         !ssmrt__graph_check_input(g, v, op, "v"))
         return NULL;
     char shape_buf[96], b2[96];
-    if (q->ndim != 4 || !ssmrt__need_f32(g, q, op, "q"))
-        return ssmrt__graph_fail(g, SSMRT_ERR_SHAPE, "%s: q must be f32 [B, Lq, Hq, Dh], got %s", op, SHAPE(q));
-    if (k->ndim != 4 || !ssmrt__need_f32(g, k, op, "k") || !ssmrt__need_f32(g, v, op, "v"))
-        return ssmrt__graph_fail(g, SSMRT_ERR_SHAPE, "%s: k must be f32 [B, Lk, Hk, Dh], got %s", op, SHAPE(k));
+    /* One dtype for q, k, v and the output (f32, f16 or bf16): kernels load all
+     * three the same way, and a mix would be a silent precision choice. */
+    if (!ssmrt__is_float(q->dtype))
+        return ssmrt__graph_fail(g, SSMRT_ERR_INVALID_ARGUMENT, "%s: q must be f32, f16 or bf16, got %s", op,
+                                 ssmrt_dtype_name(q->dtype));
+    if (k->dtype != q->dtype || v->dtype != q->dtype)
+        return ssmrt__graph_fail(g, SSMRT_ERR_INVALID_ARGUMENT,
+                                 "%s: q, k and v must share one dtype, got q %s, k %s, v %s", op,
+                                 ssmrt_dtype_name(q->dtype), ssmrt_dtype_name(k->dtype), ssmrt_dtype_name(v->dtype));
+    if (q->ndim != 4)
+        return ssmrt__graph_fail(g, SSMRT_ERR_SHAPE, "%s: q must be [B, Lq, Hq, Dh], got %s", op, SHAPE(q));
+    if (k->ndim != 4)
+        return ssmrt__graph_fail(g, SSMRT_ERR_SHAPE, "%s: k must be [B, Lk, Hk, Dh], got %s", op, SHAPE(k));
     if (v->ndim != 4 || memcmp(k->shape, v->shape, sizeof k->shape))
         return ssmrt__graph_fail(g, SSMRT_ERR_SHAPE, "%s: v %s differs from k %s", op, SHAPE(v),
                                  ssmrt__shape_str(k, b2, sizeof b2));
@@ -619,7 +628,7 @@ ssmrt_tensor *ssmrt_graph_attention(ssmrt_graph *g, ssmrt_tensor *q, ssmrt_tenso
         return ssmrt__graph_fail(g, SSMRT_ERR_SHAPE,
                                  "%s: k %s does not fit q %s (need same B and Dh, Lk >= Lq, Hk dividing Hq)", op,
                                  SHAPE(k), ssmrt__shape_str(q, b2, sizeof b2));
-    ssmrt_tensor *y = ssmrt__graph_new_tensor(g, SSMRT_F32, 4, q->shape);
+    ssmrt_tensor *y = ssmrt__graph_new_tensor(g, q->dtype, 4, q->shape);
     if (!y)
         return NULL;
     ssmrt__node n;

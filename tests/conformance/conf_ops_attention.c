@@ -1,6 +1,7 @@
 /* Conformance cases: causal grouped-query attention against the reference (with
- * strided q/k/v views: a KV cache prefix, permuted layouts), and the identity
- * "prefill + token-by-token decode through a KV cache == full causal attention". */
+ * strided q/k/v views: a KV cache prefix, permuted layouts) in f32, f16 and bf16,
+ * and the identity "prefill + token-by-token decode through a KV cache == full
+ * causal attention". */
 #include <math.h>
 #include <stdio.h>
 
@@ -17,6 +18,7 @@ typedef struct conf_att_params {
     int64_t b, lq, lk, hq, hk, dh;
     int layout;
     float scale;
+    ssmrt_dtype dtype; /* of q, k, v and the output */
 } conf_att_params;
 
 static void conf_build_attention(conf_exec *x, ssmrt_tensor *const *in, const void *params)
@@ -36,7 +38,7 @@ static void conf_build_attention(conf_exec *x, ssmrt_tensor *const *in, const vo
         v = ssmrt_graph_slice(g, v, 1, 0, p->lk);
     }
     int64_t oshape[4] = {p->b, p->lq, p->hq, p->dh};
-    conf_exec_arena_guard(x, conf_bytes(SSMRT_F32, 4, oshape));
+    conf_exec_arena_guard(x, conf_bytes(p->dtype, 4, oshape));
     conf_exec_output(x, ssmrt_graph_attention(g, q, k, v, p->scale));
 }
 
@@ -47,14 +49,61 @@ static double conf_att_smax(double scale, int64_t dh)
     return 5.0 * fabs(scale) * sqrt((double)dh);
 }
 
+/* One attention case of dtype dt: inputs N(0, 1) (rounded to dt by the upload, on
+ * both sides alike), stored in the layout the flags ask for. */
+typedef struct conf_att_case {
+    int64_t b, lq, lk, hq, hk, dh;
+    int layout;
+    double scale; /* 0: 1/sqrt(dh) */
+    int full_only;
+} conf_att_case;
+
+static void conf_attention_run(conf_suite *s, const conf_att_case *a, ssmrt_dtype dt,
+                               uint64_t index)
+{
+    conf_rng r;
+    conf_suite_rng(s, &r, "attention", index);
+    conf_case c;
+    conf_case_init(&c, "attention", ssmrt_dtype_name(dt), CONF_VS_REFERENCE);
+    if (dt != SSMRT_F32)
+        c.need_dtypes = 1u << dt;
+    int layout = a->layout;
+    int64_t lcache = layout & CONF_ATT_KV_PREFIX ? a->lk + 13 : a->lk;
+    int64_t qs[4] = {a->b, a->lq, a->hq, a->dh};
+    int64_t ks[4] = {a->b, lcache, a->hk, a->dh};
+    if (layout & CONF_ATT_Q_PERMUTED) {
+        qs[1] = a->hq;
+        qs[2] = a->lq;
+    }
+    if (layout & CONF_ATT_KV_PERMUTED) {
+        ks[1] = a->hk;
+        ks[2] = lcache;
+    }
+    conf_host *q = conf_case_in(&c, 0, dt, 4, qs);
+    conf_host *k = conf_case_in(&c, 1, dt, 4, ks);
+    conf_host *v = conf_case_in(&c, 2, dt, 4, ks);
+    if (q && k && v) {
+        conf_rng_fill_normal(&r, q->f, q->n, 0.0, 1.0);
+        conf_rng_fill_normal(&r, k->f, k->n, 0.0, 1.0);
+        conf_rng_fill_normal(&r, v->f, v->n, 0.0, 1.0);
+    }
+    double scale = a->scale ? a->scale : 1.0 / sqrt((double)a->dh);
+    conf_case_name(&c, "B=%lld Lq=%lld Lk=%lld Hq=%lld Hk=%lld Dh=%lld scale %.3g%s%s%s",
+                   (long long)a->b, (long long)a->lq, (long long)a->lk, (long long)a->hq,
+                   (long long)a->hk, (long long)a->dh, scale,
+                   layout & CONF_ATT_Q_PERMUTED ? ", q permuted" : "",
+                   layout & CONF_ATT_KV_PERMUTED ? ", k/v permuted" : "",
+                   layout & CONF_ATT_KV_PREFIX ? ", k/v a cache prefix" : "");
+    conf_att_params p = {a->b, a->lq, a->lk, a->hq, a->hk, a->dh, layout, (float)scale, dt};
+    c.tol = conf_tol_attention_dtype(a->dh, a->lk, conf_att_smax(scale, a->dh), dt);
+    c.build = conf_build_attention;
+    c.params = &p;
+    conf_suite_run(s, &c);
+}
+
 static void conf_attention_sweep(conf_suite *s)
 {
-    static const struct {
-        int64_t b, lq, lk, hq, hk, dh;
-        int layout;
-        double scale; /* 0: 1/sqrt(dh) */
-        int full_only;
-    } cases[] = {
+    static const conf_att_case cases[] = {
         {1, 1, 1, 1, 1, 1, 0, 0, 1},
         {1, 1, 37, 4, 2, 16, CONF_ATT_KV_PREFIX, 0, 0},    /* decode over a cache prefix */
         {2, 17, 17, 4, 4, 8, 0, 0, 0},
@@ -67,47 +116,34 @@ static void conf_attention_sweep(conf_suite *s)
         {1, 2048, 2048, 2, 1, 64, 0, 0, 1},
         {2, 1, 2049, 4, 1, 64, CONF_ATT_KV_PREFIX, 0, 1}, /* decode over a long cache */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (s->quick && cases[i].full_only)
-            continue;
-        conf_rng r;
-        conf_suite_rng(s, &r, "attention", i);
-        conf_case c;
-        conf_case_init(&c, "attention", "f32", CONF_VS_REFERENCE);
-        int layout = cases[i].layout;
-        int64_t lcache = layout & CONF_ATT_KV_PREFIX ? cases[i].lk + 13 : cases[i].lk;
-        int64_t qs[4] = {cases[i].b, cases[i].lq, cases[i].hq, cases[i].dh};
-        int64_t ks[4] = {cases[i].b, lcache, cases[i].hk, cases[i].dh};
-        if (layout & CONF_ATT_Q_PERMUTED) {
-            qs[1] = cases[i].hq;
-            qs[2] = cases[i].lq;
-        }
-        if (layout & CONF_ATT_KV_PERMUTED) {
-            ks[1] = cases[i].hk;
-            ks[2] = lcache;
-        }
-        conf_host *q = conf_case_in(&c, 0, SSMRT_F32, 4, qs);
-        conf_host *k = conf_case_in(&c, 1, SSMRT_F32, 4, ks);
-        conf_host *v = conf_case_in(&c, 2, SSMRT_F32, 4, ks);
-        if (q && k && v) {
-            conf_rng_fill_normal(&r, q->f, q->n, 0.0, 1.0);
-            conf_rng_fill_normal(&r, k->f, k->n, 0.0, 1.0);
-            conf_rng_fill_normal(&r, v->f, v->n, 0.0, 1.0);
-        }
-        double scale = cases[i].scale ? cases[i].scale : 1.0 / sqrt((double)cases[i].dh);
-        conf_case_name(&c, "B=%lld Lq=%lld Lk=%lld Hq=%lld Hk=%lld Dh=%lld scale %.3g%s%s%s",
-                       (long long)cases[i].b, (long long)cases[i].lq, (long long)cases[i].lk,
-                       (long long)cases[i].hq, (long long)cases[i].hk, (long long)cases[i].dh, scale,
-                       layout & CONF_ATT_Q_PERMUTED ? ", q permuted" : "",
-                       layout & CONF_ATT_KV_PERMUTED ? ", k/v permuted" : "",
-                       layout & CONF_ATT_KV_PREFIX ? ", k/v a cache prefix" : "");
-        conf_att_params p = {cases[i].b, cases[i].lq, cases[i].lk, cases[i].hq, cases[i].hk,
-                             cases[i].dh, layout, (float)scale};
-        c.tol = conf_tol_attention(cases[i].dh, cases[i].lk, conf_att_smax(scale, cases[i].dh));
-        c.build = conf_build_attention;
-        c.params = &p;
-        conf_suite_run(s, &c);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (!s->quick || !cases[i].full_only)
+            conf_attention_run(s, &cases[i], SSMRT_F32, i);
+}
+
+/* f16 and bf16 q, k, v and output, at the head dims models use (64, 128), in the
+ * shapes a tensor-core kernel must get right: lengths off its tile sizes, grouped
+ * heads, one decode query against a cache, strided views. */
+static void conf_attention_half_sweep(conf_suite *s)
+{
+    static const conf_att_case cases[] = {
+        {1, 1, 1, 2, 1, 64, 0, 0, 0},                     /* one key; 256-byte output */
+        {1, 77, 77, 4, 4, 64, 0, 0, 0},                   /* prefill, causal */
+        {2, 130, 130, 8, 2, 128, 0, 0, 0},                /* prefill, 4:1 grouped heads */
+        {2, 1, 1000, 8, 2, 128, CONF_ATT_KV_PREFIX, 0, 0}, /* decode over a cache prefix */
+        {1, 1, 517, 4, 1, 64, CONF_ATT_KV_PERMUTED | CONF_ATT_KV_PREFIX, 0, 0},
+        {1, 40, 100, 6, 2, 64, CONF_ATT_Q_PERMUTED | CONF_ATT_KV_PERMUTED | CONF_ATT_KV_PREFIX, 0, 0},
+        {1, 65, 65, 2, 1, 64, 0, 0.25, 0},                /* a custom scale: sharper softmax */
+        {1, 19, 45, 4, 2, 80, 0, 0, 0},                   /* a head dim off the tile sizes */
+        {1, 600, 600, 2, 1, 128, 0, 0, 1},
+        {1, 1, 4100, 8, 1, 128, CONF_ATT_KV_PREFIX, 0, 1}, /* decode over a long cache */
+        {1, 20, 50, 2, 1, 320, CONF_ATT_KV_PREFIX, 0, 1}, /* head dim > 256: generic kernels */
+    };
+    static const ssmrt_dtype dts[2] = {SSMRT_F16, SSMRT_BF16};
+    for (int d = 0; d < 2; d++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            if (!s->quick || !cases[i].full_only)
+                conf_attention_run(s, &cases[i], dts[d], 100 * (uint64_t)(d + 1) + i);
 }
 
 /* ===================================================================== */
@@ -202,8 +238,10 @@ static void conf_kv_sweep(conf_suite *s)
 
 void conf_ops_attention(conf_suite *s)
 {
-    if (conf_suite_wants(s, "attention"))
+    if (conf_suite_wants(s, "attention")) {
         conf_attention_sweep(s);
+        conf_attention_half_sweep(s);
+    }
     if (conf_suite_wants(s, "kv_cache_decode"))
         conf_kv_sweep(s);
 }

@@ -143,3 +143,34 @@ double conf_tol_attention(int64_t dh, int64_t lk, double smax)
     return (32.0 + conf_tol_sum(dh) / CONF_EPS * (1.0 + smax)) * CONF_EPS +
            2.0 * conf_tol_sum(lk);
 }
+
+double conf_tol_attention_dtype(int64_t dh, int64_t lk, double smax, ssmrt_dtype dt)
+{
+    /* Inputs are exact on both sides: the reference reads the stored f16/bf16
+     * values, f32 holds every one of them, and the product of two is exact in f32
+     * (11 + 11 or 8 + 8 significant bits, at most 24), so the f32 computation of the
+     * scores, softmax and weighted sum has the error of conf_tol_attention.
+     *
+     * Output rounding. Each side rounds its result to dt once: the reference's is
+     * within u_d |y| of the exact y and the device's within u_d of its f32 value
+     * (u_d = half an ulp: 2^-11 for f16, 2^-8 for bf16); the two can land on either
+     * side of a rounding boundary, so 2 u_d.
+     *
+     * Softmax weights in dt. Tensor-core kernels round the weights p_j = exp(s_j - m)
+     * (in (0, 1]) to dt before P*V: each gets a relative error |d_j| <= u_d, which
+     * moves y = sum_j p_j v_j / l by at most u_d sum_j p_j |v_j| / l <= u_d max|v|
+     * (and a second u_d where l sums the rounded weights). That bound needs every
+     * rounding to go the same way. Round-to-nearest errors of different weights are
+     * independent with mean zero, so, as for the matmul's activation rounding (see
+     * the header), they add like a random walk: about u_d/sqrt(3) sqrt(sum_j w_j^2
+     * v_j^2) with w = p/l, and for v independent of the weights that root is the size
+     * of rms(y) (E y^2 = sum_j w_j^2 for unit-variance v), the metric's floor. We
+     * allow 4 u_d, seven standard deviations of the walk. An accumulator or a
+     * running sum kept in 16 bits (a rounding per key) is far outside this. */
+    double t = conf_tol_attention(dh, lk, smax);
+    if (dt == SSMRT_F16)
+        t += 6.0 * ldexp(1.0, -11);
+    else if (dt == SSMRT_BF16)
+        t += 6.0 * ldexp(1.0, -8);
+    return t;
+}

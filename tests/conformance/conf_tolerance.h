@@ -67,5 +67,7 @@ double conf_tol_conv1d(int64_t w, int silu);
 double conf_tol_conv_long(int64_t l);
 /* attention over lk keys with head dim dh and scores of magnitude up to smax. */
 double conf_tol_attention(int64_t dh, int64_t lk, double smax);
+/* The same with q, k, v and the output of dtype dt (f32: conf_tol_attention). */
+double conf_tol_attention_dtype(int64_t dh, int64_t lk, double smax, ssmrt_dtype dt);
 
 #endif

@@ -125,6 +125,65 @@ static void test_half_roundtrip(void)
     ssmrt_context_destroy(ctx);
 }
 
+/* Attention takes q, k, v of one dtype (f32, f16 or bf16) and returns that dtype:
+ * with q = 0 both keys weigh 1/2, so the query at position 1 gets (v0 + v1) / 2,
+ * exact in every dtype for these values. A mix of dtypes, or i32, is refused with
+ * a message naming the tensors and their dtypes. */
+static ssmrt_tensor *att_input(ssmrt_context *ctx, ssmrt_dtype dt, int64_t l, const float *data)
+{
+    ssmrt_tensor *t;
+    REQUIRE_OK(ssmrt_tensor_create(ctx, dt, 4, (int64_t[]){1, l, 1, 2}, &t));
+    if (dt == SSMRT_I32) {
+        int32_t z[4] = {0};
+        REQUIRE_OK(ssmrt_tensor_upload(t, z, (size_t)l * 2 * sizeof z[0]));
+    } else {
+        REQUIRE_OK(ssmrt_tensor_upload_f32(t, data, (size_t)l * 2));
+    }
+    return t;
+}
+
+static void test_attention_dtypes(void)
+{
+    ssmrt_context *ctx = open_cpu();
+    const float zq[2] = {0, 0}, kv[4] = {1.0f, -2.0f, 3.0f, 0.5f};
+    for (int d = SSMRT_F32; d <= SSMRT_BF16; d++) {
+        ssmrt_dtype dt = (ssmrt_dtype)d;
+        ssmrt_tensor *q = att_input(ctx, dt, 1, zq), *k = att_input(ctx, dt, 2, kv),
+                     *v = att_input(ctx, dt, 2, kv);
+        ssmrt_graph *g;
+        REQUIRE_OK(ssmrt_graph_create(ctx, &g));
+        ssmrt_tensor *y = ssmrt_graph_output(g, ssmrt_graph_attention(g, q, k, v, 1.0f));
+        CHECK(y && ssmrt_tensor_dtype(y) == dt);
+        float out[2] = {0};
+        CHECK(ssmrt_graph_compute(g) == SSMRT_OK && ssmrt_graph_read_f32(g, y, out, 2) == SSMRT_OK);
+        CHECK(out[0] == 2.0f && out[1] == -0.75f);
+        ssmrt_graph_destroy(g);
+        ssmrt_tensor_destroy(q);
+        ssmrt_tensor_destroy(k);
+        ssmrt_tensor_destroy(v);
+    }
+    static const struct { ssmrt_dtype q, k, v; const char *msg; } bad[] = {
+        {SSMRT_F16, SSMRT_F32, SSMRT_F16, "q f16, k f32, v f16"},
+        {SSMRT_BF16, SSMRT_BF16, SSMRT_F16, "q bf16, k bf16, v f16"},
+        {SSMRT_F32, SSMRT_F32, SSMRT_I32, "q f32, k f32, v i32"},
+        {SSMRT_I32, SSMRT_I32, SSMRT_I32, "q must be f32, f16 or bf16, got i32"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ssmrt_tensor *q = att_input(ctx, bad[i].q, 1, zq), *k = att_input(ctx, bad[i].k, 2, kv),
+                     *v = att_input(ctx, bad[i].v, 2, kv);
+        ssmrt_graph *g;
+        REQUIRE_OK(ssmrt_graph_create(ctx, &g));
+        CHECK(ssmrt_graph_attention(g, q, k, v, 1.0f) == NULL);
+        CHECK(ssmrt_graph_status(g) == SSMRT_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(ssmrt_last_error(), "attention") && strstr(ssmrt_last_error(), bad[i].msg));
+        ssmrt_graph_destroy(g);
+        ssmrt_tensor_destroy(q);
+        ssmrt_tensor_destroy(k);
+        ssmrt_tensor_destroy(v);
+    }
+    ssmrt_context_destroy(ctx);
+}
+
 /* Views (slice, permute, reshape) and concat move exactly the right elements. */
 static void test_views_and_concat(void)
 {
@@ -383,6 +442,7 @@ static const test_case tests[] = {
     {"foreign_context_input", test_foreign_context_input},
     {"tensor_errors", test_tensor_errors},
     {"half_roundtrip", test_half_roundtrip},
+    {"attention_dtypes", test_attention_dtypes},
     {"views_and_concat", test_views_and_concat},
     {"planner_reuse", test_planner_reuse},
     {"read_unmarked", test_read_unmarked},
