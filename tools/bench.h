@@ -189,7 +189,7 @@ ssmrt_status bench_graph_time(bench_graph *bg, const bench_timing *t, bench_stat
 typedef struct bench_shape {
     int64_t B, L, D, N, H, P, G, W, K, Lk; /* K: matmul input width / attention head dim */
     int64_t E, topk;                        /* routing */
-    ssmrt_dtype dtype;                      /* weight / table / copy destination dtype */
+    ssmrt_dtype dtype;                      /* weight / table / copy destination / attention dtype */
     int flags;                              /* BENCH_F_* */
 } bench_shape;
 

@@ -23,7 +23,8 @@
  *   conv1d_causal   4*(2*B*L*D + D*W + D [bias] + 2*B*D*(W-1) [state])   flops 2*W*B*L*D
  *   conv_long       4*(2*B*L*D + D*L)                          (flops depend on FFT vs
  *                                                               direct: not reported)
- *   attention       4*(2*B*L*H*K [q, out] + 2*B*Lk*G*K [k, v])
+ *   attention       size(dtype)*(2*B*L*H*K [q, out] + 2*B*Lk*G*K [k, v]), q, k, v
+ *                   and out all of the shape's dtype (f32 unless set)
  *                   flops 4*B*H*K*pairs, pairs = L*(Lk-L) + L*(L+1)/2 causal (q.k and
  *                   p.v, 2 flops per multiply-add)
  */
@@ -306,13 +307,13 @@ static ssmrt_tensor *graphs_conv_long(bench_graph *bg, const bench_shape *s)
 static ssmrt_tensor *graphs_attention(bench_graph *bg, const bench_shape *s)
 {
     const int64_t B = s->B, L = s->L, Lk = s->Lk ? s->Lk : s->L, H = s->H, G = s->G, K = s->K;
-    ssmrt_tensor *q = IN(4, -1.f, 1.f, B, L, H, K);
-    ssmrt_tensor *k = IN(4, -1.f, 1.f, B, Lk, G, K);
-    ssmrt_tensor *v = IN(4, -1.f, 1.f, B, Lk, G, K);
+    ssmrt_tensor *q = bench_graph_input(bg, s->dtype, 4, SHP(B, L, H, K), -1.f, 1.f);
+    ssmrt_tensor *k = bench_graph_input(bg, s->dtype, 4, SHP(B, Lk, G, K), -1.f, 1.f);
+    ssmrt_tensor *v = bench_graph_input(bg, s->dtype, 4, SHP(B, Lk, G, K), -1.f, 1.f);
     if (!q || !k || !v)
         return NULL;
     double pairs = (double)L * (double)(Lk - L) + 0.5 * (double)L * (double)(L + 1);
-    bg->bytes = 4 * (2.0 * B * L * H * K + 2.0 * B * Lk * G * K);
+    bg->bytes = (double)ssmrt_dtype_size(s->dtype) * (2.0 * B * L * H * K + 2.0 * B * Lk * G * K);
     bg->flops = 4.0 * B * H * K * pairs;
     return ssmrt_graph_attention(bg->g, q, k, v, 1.0f / sqrtf((float)K));
 }

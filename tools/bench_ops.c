@@ -71,6 +71,15 @@ static const ops_case ops_full[] = {
     {BENCH_OP_ATTENTION, "prefill", {.B = 1, .L = 4096, .D = 2048, .H = 32, .G = 8, .K = 64}},
     {BENCH_OP_ATTENTION, "decode",
      {.B = 1, .L = 1, .Lk = 4096, .D = 2048, .H = 32, .G = 8, .K = 64}},
+    /* Issue 6's tensor-core shapes: causal f16/bf16 prefill, 32 heads of 128, L = 4096
+     * (GFLOP/s counts the causal half: 2*2*B*H*L*L*Dh/2); f16 decode over a 64K cache
+     * with 4:1 grouped-query heads (read against the copy bandwidth). */
+    {BENCH_OP_ATTENTION, "causal",
+     {.B = 1, .L = 4096, .H = 32, .G = 32, .K = 128, .dtype = SSMRT_F16}},
+    {BENCH_OP_ATTENTION, "causal",
+     {.B = 1, .L = 4096, .H = 32, .G = 32, .K = 128, .dtype = SSMRT_BF16}},
+    {BENCH_OP_ATTENTION, "decode",
+     {.B = 1, .L = 1, .Lk = 65536, .H = 32, .G = 8, .K = 128, .dtype = SSMRT_F16}},
 };
 
 /* --quick: every op once or twice at sizes that run in milliseconds anywhere (odd
@@ -108,6 +117,7 @@ static const ops_case ops_quick[] = {
     {BENCH_OP_CONV_LONG, NULL, {.B = 1, .L = 65, .D = 16}},
     {BENCH_OP_ATTENTION, "prefill", {.B = 1, .L = 33, .D = 64, .H = 4, .G = 2, .K = 16}},
     {BENCH_OP_ATTENTION, "decode", {.B = 1, .L = 1, .Lk = 33, .D = 64, .H = 4, .G = 2, .K = 16}},
+    {BENCH_OP_ATTENTION, "causal", {.B = 1, .L = 33, .H = 4, .G = 2, .K = 64, .dtype = SSMRT_F16}},
 };
 
 #define OPS_N(a) ((int)(sizeof a / sizeof a[0]))
