@@ -10,16 +10,16 @@
 // and sum and turns scores into probabilities, and each thread rescales and
 // accumulates DP/4 output elements of one query (d = t%4 + 4e). q, k, v are
 // strided [B, L, H, D] views (element strides in the push block); y is contiguous.
-// Specialization constant 3: DP, the head dim rounded up to a multiple of 4.
+// Specialization constants: 3: DP, the head dim rounded up to a multiple of 4;
+// 4: DT, the dtype of q, k, v and y (f32, f16, bf16: converted to f32 as they are
+// staged, everything else in f32, y rounded once; see attention_io.glsl).
 #include "common.glsl"
 
 layout(constant_id = 3) const uint DP = 64;
+layout(constant_id = 4) const uint DT = DT_F32;
 const uint BQ = 16u, BK = 16u;
 
-layout(std430, binding = 0) readonly buffer Q { float q[]; };
-layout(std430, binding = 1) readonly buffer Kb { float k[]; };
-layout(std430, binding = 2) readonly buffer Vb { float v[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+#include "attention_io.glsl"
 
 layout(push_constant) uniform PC {
     uint off_q, off_k, off_v, off_y;
@@ -48,7 +48,7 @@ void main() {
         for (uint e = t; e < BQ * DP; e += nt) {
             uint r = e / DP, dd = e % DP;
             qsh[e] = (r < nq && dd < pc.Dh)
-                         ? q[pc.off_q + b * pc.qs[0] + (q0 + r) * pc.qs[1] + h * pc.qs[2] + dd * pc.qs[3]]
+                         ? ld_q(pc.off_q + b * pc.qs[0] + (q0 + r) * pc.qs[1] + h * pc.qs[2] + dd * pc.qs[3])
                          : 0.0;
         }
         if (t < BQ) {
@@ -63,8 +63,8 @@ void main() {
                 uint j = e / DP, dd = e % DP, key = k0 + j;
                 bool ok = key <= last_max && dd < pc.Dh;
                 ksh[j * (DP + 1u) + dd] =
-                    ok ? k[pc.off_k + b * pc.ks_[0] + key * pc.ks_[1] + kh * pc.ks_[2] + dd * pc.ks_[3]] : 0.0;
-                vsh[e] = ok ? v[pc.off_v + b * pc.vs[0] + key * pc.vs[1] + kh * pc.vs[2] + dd * pc.vs[3]] : 0.0;
+                    ok ? ld_k(pc.off_k + b * pc.ks_[0] + key * pc.ks_[1] + kh * pc.ks_[2] + dd * pc.ks_[3]) : 0.0;
+                vsh[e] = ok ? ld_v(pc.off_v + b * pc.vs[0] + key * pc.vs[1] + kh * pc.vs[2] + dd * pc.vs[3]) : 0.0;
             }
             barrier();
             // Scores: thread t computes (row t/4, keys t%4 + 4r).
@@ -115,7 +115,7 @@ void main() {
             uint ybase = pc.off_y + ((b * pc.Lq + q0 + oq) * pc.Hq + h) * pc.Dv;
             [[unroll]] for (uint e = 0u; e < DP / 4u; e++) {
                 uint dd = t % 4u + 4u * e;
-                if (dd < pc.Dv) y[ybase + dd] = o[e] * inv;
+                if (dd < pc.Dv) st_y(ybase + dd, o[e] * inv);
             }
         }
         barrier(); // qsh, m_s, l_s are rewritten by the next item

@@ -8,14 +8,14 @@
 // sum and output, then the tile's softmax-weighted V rows added to the output;
 // each thread owns output elements d = t, t + WG, ... (at most OMAX of them).
 // q, k, v are strided [B, L, H, D] views (element strides in the push block).
+// Specialization constant 3: DT, the dtype of q, k, v and y (f32, f16, bf16: loaded
+// as f32, everything in f32, y rounded once; see attention_io.glsl).
 #include "common.glsl"
 
+layout(constant_id = 3) const uint DT = DT_F32;
 const uint OMAX = 8u;
 
-layout(std430, binding = 0) readonly buffer Q { float q[]; };
-layout(std430, binding = 1) readonly buffer Kb { float k[]; };
-layout(std430, binding = 2) readonly buffer Vb { float v[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+#include "attention_io.glsl"
 
 layout(push_constant) uniform PC {
     uint off_q, off_k, off_v, off_y;
@@ -59,7 +59,7 @@ void main() {
             if (j <= last) {
                 uint kbase = pc.off_k + b * pc.ks_[0] + j * pc.ks_[1] + kh * pc.ks_[2];
                 float dot = 0.0;
-                for (uint e = 0u; e < pc.Dh; e++) dot = fma(q[qbase + e * pc.qs[3]], k[kbase + e * pc.ks_[3]], dot);
+                for (uint e = 0u; e < pc.Dh; e++) dot = fma(ld_q(qbase + e * pc.qs[3]), ld_k(kbase + e * pc.ks_[3]), dot);
                 s = dot * pc.scale;
             }
             float mt = reduce(s, true);
@@ -76,7 +76,7 @@ void main() {
                 if (dcol >= pc.Dv) break;
                 float acc = o[e] * alpha;
                 for (uint jj = 0u; jj < nk; jj++)
-                    acc = fma(ps[jj], v[pc.off_v + b * pc.vs[0] + (j0 + jj) * pc.vs[1] + kh * pc.vs[2] + dcol * pc.vs[3]], acc);
+                    acc = fma(ps[jj], ld_v(pc.off_v + b * pc.vs[0] + (j0 + jj) * pc.vs[1] + kh * pc.vs[2] + dcol * pc.vs[3]), acc);
                 o[e] = acc;
             }
             barrier(); // ps is rewritten by the next tile
@@ -84,7 +84,7 @@ void main() {
         uint ybase = pc.off_y + ((b * pc.Lq + i) * pc.Hq + h) * pc.Dv;
         [[unroll]] for (uint e = 0u; e < OMAX; e++) {
             uint dcol = t + e * WG;
-            if (dcol < pc.Dv) y[ybase + dcol] = o[e] / l;
+            if (dcol < pc.Dv) st_y(ybase + dcol, o[e] / l);
         }
     }
 }

@@ -27,5 +27,7 @@ set(SSMRT_VK_SHADER_VARIANTS
   "conv1d_state|conv1d_state.comp"
   "conv_long|conv_long.comp"
   "attention|attention.comp"
+  "attention_s16|attention.comp|-DSTORAGE16"
   "attention_row|attention_row.comp"
+  "attention_row_s16|attention_row.comp|-DSTORAGE16"
 )

@@ -1,9 +1,11 @@
 /*
  * vk_op_attention.c: host side of ATTENTION: attention.comp (blocks of 16 queries
- * sharing staged K/V tiles) where its tiles fit shared memory, else
- * attention_row.comp (one query row per workgroup). q, k, v are strided
+ * sharing staged K/V tiles) for 16 queries or more where its tiles fit shared
+ * memory, else attention_row.comp (one query row per workgroup: decode). q, k, v are strided
  * [B, L, H, D] views passed with their element strides; y is contiguous
- * [B, Lq, Hq, Dv].
+ * [B, Lq, Hq, Dv]. q, k, v and y share one dtype (f32, f16 or bf16; the dispatch
+ * table admits no mix), a specialization constant of both shaders; 16-bit tensors
+ * use the shaders' 16-bit storage build where the device has the feature.
  */
 #include "vk_internal.h"
 
@@ -51,14 +53,23 @@ int vk_op_attention(vk_device *d, const ssmrt_op *op) {
     pc.Dh = (uint32_t)Dh;
     pc.Dv = (uint32_t)Dv;
     pc.scale = op->params.attention.scale;
+    uint32_t dt = q->dtype;
+    /* f32 keeps the plain build; 16-bit data reads best through 16-bit storage. */
+    int s16 = dt != SSMRT_F32;
     uint32_t dp = (uint32_t)((Dh + 3) / 4 * 4);
     if (dp < 4) dp = 4;
     uint64_t shared = 4ull * (16 * dp + 16 * (dp + 1) + 16 * dp + 16 * 16 + 3 * 16);
-    if (Dv == Dh && dp <= 256 && shared <= d->caps.props.limits.maxComputeSharedMemorySize) {
-        vk_pipeline_key key = vk_key(VK_K_ATTENTION, 64, 1, 1, 1, &dp);
+    /* Fewer than 16 queries (decode) would leave most of a 16-row tile idle: one
+     * workgroup per query row, its threads spread over the keys, does better. */
+    if (Lq >= 16 && Dv == Dh && dp <= 256 &&
+        shared <= d->caps.props.limits.maxComputeSharedMemorySize) {
+        uint32_t spec[2] = {dp, dt};
+        uint32_t kern = s16 ? vk_kernel16(d, VK_K_ATTENTION, VK_K_ATTENTION_S16) : VK_K_ATTENTION;
+        vk_pipeline_key key = vk_key(kern, 64, 1, 1, 2, spec);
         uint64_t items = (uint64_t)(B * Hq) * (uint64_t)((Lq + 15) / 16);
         return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, vk_groups(d, items, 1), 1, 1);
     }
-    vk_pipeline_key key = vk_key(VK_K_ATTENTION_ROW, WG, 1, 1, 0, NULL);
+    uint32_t kern = s16 ? vk_kernel16(d, VK_K_ATTENTION_ROW, VK_K_ATTENTION_ROW_S16) : VK_K_ATTENTION_ROW;
+    vk_pipeline_key key = vk_key(kern, WG, 1, 1, 1, &dt);
     return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, vk_groups(d, (uint64_t)(B * Lq * Hq), 1), 1, 1);
 }

@@ -15,6 +15,8 @@ typedef int (*vk_op_fn)(vk_device *d, const ssmrt_op *op);
 
 enum { /* short names for the table below */
     M_F32 = SSMRT_MASK_F32,
+    M_F16 = SSMRT_MASK_F16,
+    M_BF16 = SSMRT_MASK_BF16,
     M_I32 = SSMRT_MASK_I32,
     M_FLOAT = SSMRT_MASK_FLOAT,
     M_ANY = SSMRT_MASK_ANY
@@ -51,7 +53,10 @@ static const vk_op_row k_table[] = {
     {SSMRT_OP_SELECTIVE_SCAN, 5, 1, F32x9, {M_F32, M_F32}, vk_op_scan},
     {SSMRT_OP_CONV1D_CAUSAL, 2, 1, {M_F32, M_F32, M_F32, M_F32}, {M_F32, M_F32}, vk_op_conv1d},
     {SSMRT_OP_CONV_LONG, 2, 1, {M_F32, M_F32}, {M_F32}, vk_op_conv_long},
+    /* Attention: q, k, v and y of one dtype (a row each, so a mix matches none). */
     {SSMRT_OP_ATTENTION, 3, 1, {M_F32, M_F32, M_F32}, {M_F32}, vk_op_attention},
+    {SSMRT_OP_ATTENTION, 3, 1, {M_F16, M_F16, M_F16}, {M_F16}, vk_op_attention},
+    {SSMRT_OP_ATTENTION, 3, 1, {M_BF16, M_BF16, M_BF16}, {M_BF16}, vk_op_attention},
 };
 
 /* Present: a buffer (at enqueue) or dims (the host asks supports() while building
