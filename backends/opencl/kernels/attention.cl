@@ -5,7 +5,31 @@
  * q [B, Lq, Hq, Dh], k and v [B, Lk, Hk, Dh] with element strides (x: batch,
  * y: position, z: head, w: dim); o [B, Lq, Hq, Dh] contiguous. Query i sits at
  * position Lk - Lq + i and attends keys 0 ..= that position; query head h reads kv
- * head h / (Hq / Hk). */
+ * head h / (Hq / Hk).
+ *
+ * q, k, v and o share the dtype the host selects with -DATT_DTYPE (0 f32, 1 f16,
+ * 2 bf16). LOAD gives the stored value as f32 (exact), all arithmetic is f32 and
+ * STORE rounds the final value once, to nearest even. f16 goes through vload_half
+ * and vstore_half_rte, core OpenCL C that needs no cl_khr_fp16 (half pointers are
+ * only passed to them, never dereferenced or offset); bf16 is bit manipulation.
+ * Tensors are addressed by element indices from their base pointer for that reason. */
+
+#ifndef ATT_DTYPE
+#define ATT_DTYPE 0
+#endif
+#if ATT_DTYPE == 1
+#define ATT_T half
+#define LOAD(p, i) vload_half((size_t)(i), (p))
+#define STORE(p, i, x) vstore_half_rte((x), (size_t)(i), (p))
+#elif ATT_DTYPE == 2
+#define ATT_T ushort
+#define LOAD(p, i) bf16_to_f32((p)[(i)])
+#define STORE(p, i, x) ((p)[(i)] = f32_to_bf16(x))
+#else
+#define ATT_T float
+#define LOAD(p, i) ((p)[(i)])
+#define STORE(p, i, x) ((p)[(i)] = (x))
+#endif
 
 #ifndef DHV
 #define DHV 64 /* head dim rounded up; the accumulator lives in registers */
@@ -13,14 +37,15 @@
 #ifndef BK
 #define BK 16 /* keys per local-memory tile */
 #endif
+#define GC 32 /* output dims per pass of attention_generic's 16-bit form */
 
 /* One work-item per query; the work-group's queries share K/V tiles staged in
  * local memory. Dims past Dh are zero in q and the tiles, so they add nothing. The
  * queries also sit in local memory (ql, DHV x wg, transposed so neighbours read
  * neighbouring banks), leaving the registers to the accumulator. */
-__kernel void attention_tiled(__global float *o, long o_off, __global const float *q,
-                              long q_off, long4 qs, __global const float *k, long k_off,
-                              long4 ks, __global const float *v, long v_off, long4 vs,
+__kernel void attention_tiled(__global ATT_T *o, long o_off, __global const ATT_T *q,
+                              long q_off, long4 qs, __global const ATT_T *k, long k_off,
+                              long4 ks, __global const ATT_T *v, long v_off, long4 vs,
                               int Lq, int Lk, int Hq, int Hk, int Dh, float scale,
                               __local float *kt, __local float *vt, __local float *ql)
 {
@@ -37,7 +62,7 @@ __kernel void attention_tiled(__global float *o, long o_off, __global const floa
 #pragma unroll
     for (int d = 0; d < DHV; d++) {
         ql[d * wg + lid] =
-            active && d < Dh ? q[q_off + b * qs.x + i * qs.y + hq * qs.z + d * qs.w] * scale
+            active && d < Dh ? LOAD(q, q_off + b * qs.x + i * qs.y + hq * qs.z + d * qs.w) * scale
                              : 0.0f;
         acc[d] = 0.0f;
     }
@@ -47,8 +72,8 @@ __kernel void attention_tiled(__global float *o, long o_off, __global const floa
         for (int idx = lid; idx < BK * DHV; idx += wg) {
             int jj = idx / DHV, d = idx % DHV, j = j0 + jj;
             int ok = j < kend && d < Dh;
-            kt[idx] = ok ? k[kbase + j * ks.y + d * ks.w] : 0.0f;
-            vt[idx] = ok ? v[vbase + j * vs.y + d * vs.w] : 0.0f;
+            kt[idx] = ok ? LOAD(k, kbase + j * ks.y + d * ks.w) : 0.0f;
+            vt[idx] = ok ? LOAD(v, vbase + j * vs.y + d * vs.w) : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE); /* also orders the ql stores before their loads */
         if (active) {
@@ -71,11 +96,11 @@ __kernel void attention_tiled(__global float *o, long o_off, __global const floa
     }
     if (active) {
         float inv = 1.0f / l;
-        __global float *orow = o + o_off + ((b * Lq + i) * Hq + hq) * Dh;
+        long obase = o_off + ((b * Lq + i) * Hq + hq) * Dh;
 #pragma unroll
         for (int d = 0; d < DHV; d++)
             if (d < Dh)
-                orow[d] = acc[d] * inv;
+                STORE(o, obase + d, acc[d] * inv);
     }
 }
 
@@ -85,9 +110,9 @@ __kernel void attention_tiled(__global float *o, long o_off, __global const floa
  * part is scaled by exp(m_w - M). The query, the same for the whole group, sits in
  * local memory (ql, DHV floats, read as a broadcast), which leaves the registers
  * to the accumulator. red holds wg * DHV floats. */
-__kernel void attention_split(__global float *o, long o_off, __global const float *q,
-                              long q_off, long4 qs, __global const float *k, long k_off,
-                              long4 ks, __global const float *v, long v_off, long4 vs,
+__kernel void attention_split(__global ATT_T *o, long o_off, __global const ATT_T *q,
+                              long q_off, long4 qs, __global const ATT_T *k, long k_off,
+                              long4 ks, __global const ATT_T *v, long v_off, long4 vs,
                               int Lq, int Lk, int Hq, int Hk, int Dh, float scale,
                               __local float *red, __local float *ql)
 {
@@ -97,7 +122,7 @@ __kernel void attention_split(__global float *o, long o_off, __global const floa
     int hk = hq / (Hq / Hk);
     int pos = Lk - Lq + i;
     for (int d = lid; d < DHV; d += wg)
-        ql[d] = d < Dh ? q[q_off + b * qs.x + i * qs.y + hq * qs.z + d * qs.w] * scale : 0.0f;
+        ql[d] = d < Dh ? LOAD(q, q_off + b * qs.x + i * qs.y + hq * qs.z + d * qs.w) * scale : 0.0f;
     barrier(CLK_LOCAL_MEM_FENCE);
     float acc[DHV];
 #pragma unroll
@@ -106,17 +131,16 @@ __kernel void attention_split(__global float *o, long o_off, __global const floa
     float m = -INFINITY, l = 0.0f;
     long kbase = k_off + b * ks.x + hk * ks.z, vbase = v_off + b * vs.x + hk * vs.z;
     for (int j = lid; j <= pos; j += wg) {
-        __global const float *kr = k + kbase + j * ks.y;
-        __global const float *vr = v + vbase + j * vs.y;
+        long kr = kbase + j * ks.y, vr = vbase + j * vs.y;
         float s = 0.0f;
         for (int d = 0; d < Dh; d++)
-            s = fma(ql[d], kr[d * ks.w], s);
+            s = fma(ql[d], LOAD(k, kr + d * ks.w), s);
         float mn = fmax(m, s);
         float corr = exp(m - mn), p = exp(s - mn);
         l = fma(l, corr, p);
 #pragma unroll
         for (int d = 0; d < DHV; d++)
-            acc[d] = fma(p, d < Dh ? vr[d * vs.w] : 0.0f, acc[d] * corr);
+            acc[d] = fma(p, d < Dh ? LOAD(v, vr + d * vs.w) : 0.0f, acc[d] * corr);
         m = mn;
     }
     float M = wg_max(m, red);
@@ -126,20 +150,23 @@ __kernel void attention_split(__global float *o, long o_off, __global const floa
     for (int d = 0; d < DHV; d++)
         red[d * wg + lid] = acc[d] * f;
     barrier(CLK_LOCAL_MEM_FENCE);
-    __global float *orow = o + o_off + ((b * Lq + i) * Hq + hq) * Dh;
+    long obase = o_off + ((b * Lq + i) * Hq + hq) * Dh;
     for (int d = lid; d < Dh; d += wg) {
         float s = 0.0f;
         for (int w = 0; w < wg; w++)
             s += red[d * wg + w];
-        orow[d] = s / total;
+        STORE(o, obase + d, s / total);
     }
 }
 
-/* Any head dim: q read from global memory, the accumulator kept in the output row
- * (which this work-item alone owns). Memory stays O(L). */
-__kernel void attention_generic(__global float *o, long o_off, __global const float *q,
-                                long q_off, long4 qs, __global const float *k, long k_off,
-                                long4 ks, __global const float *v, long v_off, long4 vs,
+/* Any head dim: q read from global memory. An f32 output row, which this
+ * work-item alone owns, holds the accumulator (memory stays O(L)). A 16-bit one
+ * cannot (each step would round it), so then the row is done GC dims at a time with
+ * the accumulator in registers, recomputing the scores per pass: this kernel only
+ * serves head dims above 256, where that costs Dh / GC times the score work. */
+__kernel void attention_generic(__global ATT_T *o, long o_off, __global const ATT_T *q,
+                                long q_off, long4 qs, __global const ATT_T *k, long k_off,
+                                long4 ks, __global const ATT_T *v, long v_off, long4 vs,
                                 int Lq, int Lk, int Hq, int Hk, int Dh, float scale)
 {
     int i = get_global_id(0), hq = get_global_id(1);
@@ -150,9 +177,10 @@ __kernel void attention_generic(__global float *o, long o_off, __global const fl
     int pos = Lk - Lq + i;
     long qbase = q_off + b * qs.x + i * qs.y + hq * qs.z;
     long kbase = k_off + b * ks.x + hk * ks.z, vbase = v_off + b * vs.x + hk * vs.z;
-    __global float *orow = o + o_off + ((b * Lq + i) * Hq + hq) * Dh;
+    long obase = o_off + ((b * Lq + i) * Hq + hq) * Dh;
+#if ATT_DTYPE == 0
     for (int d = 0; d < Dh; d++)
-        orow[d] = 0.0f;
+        o[obase + d] = 0.0f;
     float m = -INFINITY, l = 0.0f;
     for (int j = 0; j <= pos; j++) {
         float s = 0.0f;
@@ -163,10 +191,34 @@ __kernel void attention_generic(__global float *o, long o_off, __global const fl
         float corr = exp(m - mn), p = exp(s - mn);
         l = fma(l, corr, p);
         for (int d = 0; d < Dh; d++)
-            orow[d] = fma(p, v[vbase + j * vs.y + d * vs.w], orow[d] * corr);
+            o[obase + d] = fma(p, v[vbase + j * vs.y + d * vs.w], o[obase + d] * corr);
         m = mn;
     }
     float inv = 1.0f / l;
     for (int d = 0; d < Dh; d++)
-        orow[d] *= inv;
+        o[obase + d] *= inv;
+#else
+    for (int d0 = 0; d0 < Dh; d0 += GC) {
+        float acc[GC];
+        for (int c = 0; c < GC; c++)
+            acc[c] = 0.0f;
+        float m = -INFINITY, l = 0.0f;
+        for (int j = 0; j <= pos; j++) {
+            float s = 0.0f;
+            for (int d = 0; d < Dh; d++)
+                s = fma(LOAD(q, qbase + d * qs.w), LOAD(k, kbase + j * ks.y + d * ks.w), s);
+            s *= scale;
+            float mn = fmax(m, s);
+            float corr = exp(m - mn), p = exp(s - mn);
+            l = fma(l, corr, p);
+            for (int c = 0; c < GC; c++)
+                acc[c] = fma(p, d0 + c < Dh ? LOAD(v, vbase + j * vs.y + (d0 + c) * vs.w) : 0.0f,
+                             acc[c] * corr);
+            m = mn;
+        }
+        float inv = 1.0f / l;
+        for (int c = 0; c < GC && d0 + c < Dh; c++)
+            STORE(o, obase + d0 + c, acc[c] * inv);
+    }
+#endif
 }

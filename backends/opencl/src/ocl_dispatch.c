@@ -6,6 +6,8 @@
 #include "ocl_api.h"
 
 #define F SSMRT_MASK_F32
+#define H SSMRT_MASK_F16
+#define BH SSMRT_MASK_BF16
 #define W SSMRT_MASK_FLOAT
 #define I SSMRT_MASK_I32
 #define ANY (W | I)
@@ -39,7 +41,10 @@ static const op_entry op_table[] = {
      ssmrt_ocl_op_selective_scan},
     {SSMRT_OP_CONV1D_CAUSAL, 2, 1, {F, F, F, F}, {F, F}, ssmrt_ocl_op_conv1d_causal},
     {SSMRT_OP_CONV_LONG, 2, 1, {F, F}, {F}, ssmrt_ocl_op_conv_long},
+    /* Attention: q, k, v and o of one dtype (a row each, so a mix matches none). */
     {SSMRT_OP_ATTENTION, 3, 1, {F, F, F}, {F}, ssmrt_ocl_op_attention},
+    {SSMRT_OP_ATTENTION, 3, 1, {H, H, H}, {H}, ssmrt_ocl_op_attention},
+    {SSMRT_OP_ATTENTION, 3, 1, {BH, BH, BH}, {BH}, ssmrt_ocl_op_attention},
 };
 
 static const op_entry *lookup(const ssmrt_op *op)

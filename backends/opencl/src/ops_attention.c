@@ -1,7 +1,8 @@
 /* SSMRT_OP_ATTENTION (kernels/attention.cl). Head dims up to 256 keep q and the
  * accumulator in registers: few queries (decode) split each query's keys over a
  * work-group, more queries share K/V tiles in local memory. Larger head dims take
- * the generic kernel. */
+ * the generic kernel. q, k, v and o share one dtype (f32, f16 or bf16; the op
+ * table admits no mix), compiled in with -DATT_DTYPE; the arithmetic is f32. */
 #include <stdio.h>
 
 #include "ocl.h"
@@ -37,8 +38,10 @@ int ssmrt_ocl_op_attention(ssmrt_ocl_device *dev, const ssmrt_op *op)
     int bk = 16;
     while (bk > 1 && (cl_ulong)(2 * bk * dhv) * sizeof(float) > dev->local_mem / 2)
         bk /= 2;
-    char defs[64];
-    snprintf(defs, sizeof defs, "-DDHV=%d -DBK=%d", tiled ? dhv : 16, tiled ? bk : 16);
+    char defs[80];
+    int dt = q->dtype == SSMRT_F16 ? 1 : q->dtype == SSMRT_BF16 ? 2 : 0;
+    snprintf(defs, sizeof defs, "-DDHV=%d -DBK=%d -DATT_DTYPE=%d", tiled ? dhv : 16,
+             tiled ? bk : 16, dt);
     /* Below 16 queries a work-group per query keeps the device busy on long caches. */
     int split = tiled && Lq < 16;
     const char *name = split ? "attention_split" : tiled ? "attention_tiled" : "attention_generic";
