@@ -5,8 +5,9 @@
  * The scan is bound by instruction issue, not by memory: D=2048, N=16, L=4096
  * is 134M (step, state) updates, each an exponential, and the f32 tensors move
  * in ~33 us. So the kernel is built to spend as few instructions as possible
- * outside the update itself (about 12 per update, against 22 for the general
- * runs kernel in k_scan.cu, measured with Nsight Compute):
+ * around the update's 7 FP operations and one exponential (Nsight Compute on the
+ * H100: 16 instructions per update at 64% issue, against 22 at 65% for the
+ * general runs kernel in k_scan.cu):
  *
  *  - one warp per channel, lane (r, nl): state elements n = nl*NPT + i of the
  *    8*NPT, and the 16-step run r of each 64-step chunk (4 runs). Pass 1 scans
@@ -31,11 +32,12 @@
  */
 #include "scan.cuh"
 
-#ifndef SSMRT_SCAN_M1_MINB
-#define SSMRT_SCAN_M1_MINB 2
-#endif
-
 namespace {
+
+/* Two blocks (16 warps) per SM leave 128 registers a thread, 48 of them the run's
+ * kept values; with three (80 registers) those spill, and the H100 took 187 us
+ * against 107. */
+constexpr int M1_MIN_BLOCKS = 2;
 
 constexpr int M1_CH = 8;       /* channels (warps) per block */
 constexpr int M1_R = 4;        /* runs per chunk */
@@ -88,7 +90,7 @@ template <int n> __device__ __forceinline__ void ld_vec(const __nv_bfloat16 *p, 
 /* NPT state elements per lane (N <= 8*NPT); HZ: the z gate is present; the
  * vec argument says B and C rows can be read with aligned vector loads. */
 template <typename T, int NPT, bool HZ>
-__global__ void __launch_bounds__(M1_THREADS, SSMRT_SCAN_M1_MINB) scan_m1_kernel(const scan_args<T> a, const int vec) {
+__global__ void __launch_bounds__(M1_THREADS, M1_MIN_BLOCKS) scan_m1_kernel(const scan_args<T> a, const int vec) {
     cuda_pdl_enter();
     constexpr int NL = 8, NPAD = NL * NPT;
     constexpr int EBC = M1_TC * NPAD / M1_THREADS; /* B (and C) elements staged per thread */
