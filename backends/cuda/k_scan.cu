@@ -599,7 +599,7 @@ static void launch_runs(cuda_device *dev, const scan_args<T> &a) {
 template <typename T, bool SA>
 static void launch(cuda_device *dev, const scan_args<T> &a, int cfg, int kernel) {
     if (kernel == SCAN_KERNEL_M1) {
-        scan_m1_launch<T>(dev, a); /* the shape was checked by the caller */
+        scan_m1_launch<T>(dev, a); /* scan_run checked that it fits */
     } else if (kernel == SCAN_KERNEL_RUNS) {
         /* 8 state lanes up to N = 32, then 16 (register budget of the runs). */
         if (a.N <= 8) launch_runs<T, 8, 1, SA>(dev, a);
@@ -645,7 +645,8 @@ static int scan_run(cuda_device *dev, const ssmrt_op *op, int kernel) {
     if (kernel == SCAN_KERNEL_M1 && (d.a_per_head || !scan_m1_fits(dev, d.N)))
         return cuda_error(SSMRT_ERR_INVALID_ARGUMENT,
                           "cuda: selective_scan: Mamba-1 kernel needs A [H, N], N <= 16 and "
-                          "64 KiB of shared memory per block");
+                          "%zu bytes of shared memory per block (N=%lld, device allows %zu)",
+                          scan_m1_smem_bytes(d.N <= 8 ? 8 : 16), (long long)d.N, dev->smem_optin);
     int64_t ch = k_configs[cfg].threads / k_configs[cfg].lanes;
     if (d.L > 0x7fffffff - 64)
         return cuda_error(SSMRT_ERR_SHAPE, "cuda: selective_scan: L=%lld exceeds 2^31 - 64 steps",

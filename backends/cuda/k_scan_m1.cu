@@ -360,15 +360,18 @@ int cuda_scan_setup(cuda_device *dev) {
     return rc;
 }
 
-int scan_m1_fits(const cuda_device *dev, int64_t N) {
+size_t scan_m1_smem_bytes(int64_t N) {
     if (N < 1 || N > 16) return 0;
-    return (N <= 8 ? m1_buffer<8>::BYTES : m1_buffer<16>::BYTES) <= dev->smem_optin;
+    return N <= 8 ? m1_buffer<8>::BYTES : m1_buffer<16>::BYTES;
 }
 
-/* Shapes and grid limits are checked by the caller (k_scan.cu), and that the
- * kernel fits the device (scan_m1_fits). */
-template <typename T> int scan_m1_launch(cuda_device *dev, const scan_args<T> &a) {
-    if (!scan_m1_fits(dev, a.N)) return 1;
+int scan_m1_fits(const cuda_device *dev, int64_t N) {
+    const size_t bytes = scan_m1_smem_bytes(N);
+    return bytes && bytes <= dev->smem_optin;
+}
+
+/* Shapes, grid limits and scan_m1_fits are checked by the caller (k_scan.cu). */
+template <typename T> void scan_m1_launch(cuda_device *dev, const scan_args<T> &a) {
     const int npad = a.N <= 8 ? 8 : 16, ebc = M1_TC * npad / M1_THREADS;
     /* Vector loads of B and C: whole padded rows, every row start aligned. */
     const uintptr_t align = (uintptr_t)ebc * sizeof(T);
@@ -378,8 +381,7 @@ template <typename T> int scan_m1_launch(cuda_device *dev, const scan_args<T> &a
         launch_npt<T, 1>(dev, a, vec);
     else
         launch_npt<T, 2>(dev, a, vec);
-    return 0;
 }
 
-template int scan_m1_launch<float>(cuda_device *, const scan_args<float> &);
-template int scan_m1_launch<__nv_bfloat16>(cuda_device *, const scan_args<__nv_bfloat16> &);
+template void scan_m1_launch<float>(cuda_device *, const scan_args<float> &);
+template void scan_m1_launch<__nv_bfloat16>(cuda_device *, const scan_args<__nv_bfloat16> &);

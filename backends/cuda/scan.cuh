@@ -24,9 +24,10 @@ __device__ __forceinline__ void st(float *p, float v) { *p = v; }
 __device__ __forceinline__ void st(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }
 
 /* k_scan_m1.cu: the Mamba-1 prefill kernel for N <= 16, where the device has
- * the shared memory it needs (scan_m1_fits). The launch returns nonzero (and
- * launches nothing) when the kernel does not fit. */
+ * the shared memory it needs per block (scan_m1_smem_bytes; 0 for other N).
+ * Launch only where scan_m1_fits. */
+size_t scan_m1_smem_bytes(int64_t N);
 int scan_m1_fits(const cuda_device *dev, int64_t N);
-template <typename T> int scan_m1_launch(cuda_device *dev, const scan_args<T> &a);
+template <typename T> void scan_m1_launch(cuda_device *dev, const scan_args<T> &a);
 
 #endif /* SSMRT_CUDA_SCAN_CUH */
