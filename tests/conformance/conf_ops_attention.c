@@ -21,6 +21,21 @@ typedef struct conf_att_params {
     ssmrt_dtype dtype; /* of q, k, v and the output */
 } conf_att_params;
 
+/* Inputs 0, 1, 2 of a case: q of shape qs, k and v of shape ks, all of dtype dt,
+ * drawn from N(0, 1) in that order. */
+static void conf_attention_inputs(conf_case *c, conf_rng *r, ssmrt_dtype dt, const int64_t qs[4],
+                                  const int64_t ks[4])
+{
+    conf_host *q = conf_case_in(c, 0, dt, 4, qs);
+    conf_host *k = conf_case_in(c, 1, dt, 4, ks);
+    conf_host *v = conf_case_in(c, 2, dt, 4, ks);
+    if (q && k && v) {
+        conf_rng_fill_normal(r, q->f, q->n, 0.0, 1.0);
+        conf_rng_fill_normal(r, k->f, k->n, 0.0, 1.0);
+        conf_rng_fill_normal(r, v->f, v->n, 0.0, 1.0);
+    }
+}
+
 static void conf_build_attention(conf_exec *x, ssmrt_tensor *const *in, const void *params)
 {
     const conf_att_params *p = params;
@@ -79,14 +94,7 @@ static void conf_attention_run(conf_suite *s, const conf_att_case *a, ssmrt_dtyp
         ks[1] = a->hk;
         ks[2] = lcache;
     }
-    conf_host *q = conf_case_in(&c, 0, dt, 4, qs);
-    conf_host *k = conf_case_in(&c, 1, dt, 4, ks);
-    conf_host *v = conf_case_in(&c, 2, dt, 4, ks);
-    if (q && k && v) {
-        conf_rng_fill_normal(&r, q->f, q->n, 0.0, 1.0);
-        conf_rng_fill_normal(&r, k->f, k->n, 0.0, 1.0);
-        conf_rng_fill_normal(&r, v->f, v->n, 0.0, 1.0);
-    }
+    conf_attention_inputs(&c, &r, dt, qs, ks);
     double scale = a->scale ? a->scale : 1.0 / sqrt((double)a->dh);
     conf_case_name(&c, "B=%lld Lq=%lld Lk=%lld Hq=%lld Hk=%lld Dh=%lld scale %.3g%s%s%s",
                    (long long)a->b, (long long)a->lq, (long long)a->lk, (long long)a->hq,
@@ -213,14 +221,7 @@ static void conf_kv_sweep(conf_suite *s)
         conf_case_init(&c, "kv_cache_decode", "f32", CONF_DUT_PAIRS);
         int64_t lt = p->prompt + p->steps;
         int64_t qs[4] = {p->b, lt, p->hq, p->dh}, ks[4] = {p->b, lt, p->hk, p->dh};
-        conf_host *q = conf_case_in(&c, 0, SSMRT_F32, 4, qs);
-        conf_host *k = conf_case_in(&c, 1, SSMRT_F32, 4, ks);
-        conf_host *v = conf_case_in(&c, 2, SSMRT_F32, 4, ks);
-        if (q && k && v) {
-            conf_rng_fill_normal(&r, q->f, q->n, 0.0, 1.0);
-            conf_rng_fill_normal(&r, k->f, k->n, 0.0, 1.0);
-            conf_rng_fill_normal(&r, v->f, v->n, 0.0, 1.0);
-        }
+        conf_attention_inputs(&c, &r, SSMRT_F32, qs, ks);
         conf_case_name(&c, "B=%lld prompt %lld + %lld decode steps, Hq=%lld Hk=%lld Dh=%lld: "
                        "cache appends == full causal attention",
                        (long long)p->b, (long long)p->prompt, (long long)p->steps, (long long)p->hq,
