@@ -23,6 +23,7 @@ set(SSMRT_VK_SHADER_VARIANTS
   "selective_scan|selective_scan.comp"
   "selective_scan_sg|selective_scan.comp|-DSUBGROUP"
   "selective_scan_runs|selective_scan_runs.comp"
+  "selective_scan_m1|selective_scan_m1.comp"
   "conv1d_causal|conv1d_causal.comp"
   "conv1d_state|conv1d_state.comp"
   "conv_long|conv_long.comp"

@@ -1,9 +1,10 @@
 /*
  * vk_op_scan.c: host side of SELECTIVE_SCAN: shape checks as the CPU reference
  * makes them, the choice between the two shaders and their workgroup shapes.
- * selective_scan_runs.comp (prefill on devices with 8-, 16- or 32-wide subgroups
- * and shuffles: one subgroup per channel) and selective_scan.comp (decode, other
- * devices, wide states).
+ * selective_scan_m1.comp (Mamba-1 prefill: A [H, N], N <= 16, N % 4 == 0),
+ * selective_scan_runs.comp (other prefill on devices with 8-, 16- or 32-wide
+ * subgroups and shuffles: one subgroup per channel) and selective_scan.comp
+ * (decode, other devices, wide states).
  */
 #include "vk_internal.h"
 
@@ -20,6 +21,39 @@ enum { SCAN_DECODE_L = 8 };
 typedef struct scan_dims {
     uint32_t B, L, H, P, N, G, flags;
 } scan_dims;
+
+/* The Mamba-1 shader (see selective_scan_m1.comp) where the shape and device allow
+ * it: returns 1 (and *rc) when dispatched, 0 to try the other shaders. */
+static int scan_m1(vk_device *d, const vk_binding *b, const scan_dims *pc, int a_per_head, int has_z, int *rc) {
+    const VkPhysicalDeviceLimits *lim = &d->caps.props.limits;
+    uint32_t sg = d->caps.subgroup_size;
+    if (pc->L <= SCAN_DECODE_L || a_per_head || pc->N > 16 || pc->N % 4 != 0 || b[3].offset % 16 != 0 ||
+        b[4].offset % 16 != 0 || !d->caps.subgroup_compute ||
+        !(d->caps.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT))
+        return 0;
+    /* Two invocations per (channel, chunk), 8 or 16 states between them, 8
+     * channels. Measured on the H100 (D = 2048, N = 16, L = 4096; runs shader
+     * 0.153 ms): 16 chunks of 4 steps with the decays kept (125 registers, two
+     * workgroups per SM) 0.147 ms; 8 steps per chunk take 186 registers (one
+     * workgroup per SM) and 0.168 ms, 0.183 ms computing the decays twice
+     * (157 registers); 128 invocations (8 chunks of 8 steps) 0.146 ms.
+     * Devices of the CPU type get 8 chunks (128 invocations): lavapipe runs
+     * barriers of wide workgroups much slower. */
+    int cpu = d->caps.props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+    uint32_t spl = 2, npt = pc->N <= 8 ? 4 : 8, ch = 8, lc = 4, k = cpu ? 8 : 16, keep = 1;
+    uint32_t nt = ch * k * spl, S = k * lc, npad = npt * spl;
+    /* The combine needs an invocation per (channel, state): nt >= ch npad. */
+    if (sg == 0 || sg % spl != 0 || nt < ch * npad || lim->maxComputeWorkGroupInvocations < nt ||
+        lim->maxComputeWorkGroupSize[0] < nt)
+        return 0;
+    uint64_t shared = 4ull * (2ull * ch * (S + 4) + 2ull * S * npad + (uint64_t)k * ch * npad + ch * k);
+    if (shared > lim->maxComputeSharedMemorySize) return 0;
+    uint32_t spec[7] = {ch, k, lc, npt, spl, (uint32_t)has_z, keep};
+    vk_pipeline_key key = vk_key(VK_K_SCAN_M1, nt, 1, 1, 7, spec);
+    uint64_t tiles = ((uint64_t)pc->H * pc->P / pc->G + ch - 1) / ch;
+    *rc = vk_dispatch(d, &key, b, 11, pc, sizeof *pc, vk_groups(d, (uint64_t)pc->B * pc->G * tiles, 1), 1, 1);
+    return 1;
+}
 
 /* The runs shader (see selective_scan_runs.comp) where the device and shape
  * allow it: returns 1 (and *rc) when dispatched, 0 to use selective_scan.comp. */
@@ -95,6 +129,7 @@ int vk_op_scan(vk_device *d, const ssmrt_op *op) {
                     (has_d ? 1u : 0u) | (has_z ? 2u : 0u) | (has_bias ? 4u : 0u) | (has_s0 ? 8u : 0u) |
                         (has_s1 ? 16u : 0u) | (op->params.scan.delta_softplus ? 32u : 0u) |
                         (a_per_head ? 64u : 0u)};
+    if (scan_m1(d, b, &pc, a_per_head, has_z, &rc)) return rc;
     if (scan_runs(d, b, &pc, a_per_head, has_z, &rc)) return rc;
 
     /* selective_scan.comp. The lane reduction by subgroup shuffles needs the QL lanes of a chunk inside
