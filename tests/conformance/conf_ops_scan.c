@@ -88,6 +88,11 @@ static void conf_scan_sweep(conf_suite *s)
         {{1, 130, 8, 64, 2, 128, 1}, {1, 0, 1, 1, 0, 1, 0, 0}, 1}, /* mamba2-130m-like */
         {{1, 2048, 4, 8, 1, 16, 1}, {1, 1, 1, 1, 1, 1, 0, 0}, 1},
         {{1, 2048, 2, 4, 1, 16, 1}, {1, 0, 1, 1, 0, 1, 0, 1}, 1}, /* long memory */
+        /* Mamba-1 again (appended, so the cases above keep their inputs): the
+         * GPU kernels' Mamba-1 paths with half-width (N = 8) and padded (N = 12)
+         * states, two groups, a state in and out, L past their segment edges. */
+        {{2, 70, 12, 1, 2, 8, 0}, {1, 1, 1, 1, 1, 1, 0, 0}, 0},
+        {{1, 45, 9, 1, 1, 12, 0}, {1, 1, 1, 1, 1, 1, 0, 0}, 0},
     };
     uint64_t index = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++, index++)
