@@ -92,7 +92,20 @@ typedef struct ssmrt_ocl_device {
     cl_mem scratch;
     size_t scratch_bytes;
 
+    /* Device timers (ocl_device.c). Slot i's mark is a kernel of its own
+     * (timers); once a mark was made, every launch keeps its event so that a
+     * reading can span from the first kernel after the begin mark (timer_next)
+     * to the last before the end mark (timer_prev) without the launch gaps
+     * around the marks. Sequence numbers order them. */
     cl_event timers[SSMRT_OCL_TIMER_SLOTS];
+    cl_event timer_next[SSMRT_OCL_TIMER_SLOTS], timer_prev[SSMRT_OCL_TIMER_SLOTS];
+    uint64_t timer_seq[SSMRT_OCL_TIMER_SLOTS];
+    uint64_t timer_next_seq[SSMRT_OCL_TIMER_SLOTS], timer_prev_seq[SSMRT_OCL_TIMER_SLOTS];
+    cl_event last_launch;     /* the latest kernel since the latest mark */
+    uint64_t last_launch_seq, launch_seq;
+    int timing;               /* a mark was made: launches keep their events */
+    int timer_waiting;        /* 1 + the slot whose timer_next the next launch sets, or 0 */
+    int in_mark;              /* the launch being made is a mark's own kernel */
 } ssmrt_ocl_device;
 
 typedef struct ssmrt_ocl_buffer {
@@ -142,6 +155,9 @@ void ssmrt_ocl_arg_tensor(ssmrt_ocl_args *a, const ssmrt_tensor_desc *t);
  * be NULL (implementation's choice). out_event may be NULL. */
 int ssmrt_ocl_launch(ssmrt_ocl_device *dev, ssmrt_ocl_args *a, cl_uint dims,
                      const size_t *global, const size_t *local, cl_event *out_event);
+/* Keeps a launched kernel's event (taking one reference) for the device timers
+ * (ocl_device.c); ssmrt_ocl_launch calls it once a timer mark was made. */
+void ssmrt_ocl_timer_track(ssmrt_ocl_device *dev, cl_event ev);
 /* The largest power of two <= min(want, the kernel's and device's limits). */
 size_t ssmrt_ocl_wg_size(const ssmrt_ocl_kernel *k, size_t want);
 

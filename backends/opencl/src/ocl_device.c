@@ -157,15 +157,25 @@ int ssmrt_ocl_device_open(ssmrt_ocl_backend *be, uint32_t index, ssmrt_ocl_devic
     return SSMRT_OK;
 }
 
+static void release_event(cl_event *ev)
+{
+    if (*ev)
+        clReleaseEvent(*ev);
+    *ev = NULL;
+}
+
 void ssmrt_ocl_device_close(ssmrt_ocl_device *dev)
 {
     if (!dev)
         return;
     if (dev->queue)
         clFinish(dev->queue);
-    for (int i = 0; i < SSMRT_OCL_TIMER_SLOTS; i++)
-        if (dev->timers[i])
-            clReleaseEvent(dev->timers[i]);
+    for (int i = 0; i < SSMRT_OCL_TIMER_SLOTS; i++) {
+        release_event(&dev->timers[i]);
+        release_event(&dev->timer_next[i]);
+        release_event(&dev->timer_prev[i]);
+    }
+    release_event(&dev->last_launch);
     ssmrt_ocl_programs_release(dev);
     if (dev->scratch)
         clReleaseMemObject(dev->scratch);
@@ -228,8 +238,25 @@ int ssmrt_ocl_api_end_batch(void *device)
     return err == CL_SUCCESS ? SSMRT_OK : ssmrt_ocl_fail_cl(err, "clFlush");
 }
 
+void ssmrt_ocl_timer_track(ssmrt_ocl_device *dev, cl_event ev)
+{
+    uint64_t seq = ++dev->launch_seq;
+    if (dev->timer_waiting) {
+        int w = dev->timer_waiting - 1;
+        clRetainEvent(ev);
+        release_event(&dev->timer_next[w]);
+        dev->timer_next[w] = ev;
+        dev->timer_next_seq[w] = seq;
+        dev->timer_waiting = 0;
+    }
+    release_event(&dev->last_launch);
+    dev->last_launch = ev; /* takes the caller's reference */
+    dev->last_launch_seq = seq;
+}
+
 /* A timer mark is a one-work-item kernel: unlike markers, kernels carry profiling
- * timestamps on every implementation. */
+ * timestamps on every implementation. It also notes the last kernel before it and
+ * asks for the first after it (see ssmrt_ocl_api_timer_read). */
 int ssmrt_ocl_api_timer_mark(void *device, uint32_t slot)
 {
     ssmrt_ocl_device *dev = device;
@@ -243,17 +270,28 @@ int ssmrt_ocl_api_timer_mark(void *device, uint32_t slot)
     ssmrt_ocl_args_begin(&a, k);
     size_t one = 1;
     cl_event ev = NULL;
+    dev->in_mark = 1;
     int st = ssmrt_ocl_launch(dev, &a, 1, &one, &one, &ev);
+    dev->in_mark = 0;
     if (st != SSMRT_OK)
         return st;
-    if (dev->timers[slot])
-        clReleaseEvent(dev->timers[slot]);
+    release_event(&dev->timers[slot]);
     dev->timers[slot] = ev;
+    dev->timer_seq[slot] = ++dev->launch_seq;
+    release_event(&dev->timer_prev[slot]);
+    dev->timer_prev[slot] = dev->last_launch; /* NULL if no kernel since the last mark */
+    dev->timer_prev_seq[slot] = dev->last_launch_seq;
+    dev->last_launch = NULL;
+    release_event(&dev->timer_next[slot]);
+    dev->timer_waiting = (int)slot + 1;
+    dev->timing = 1;
     return SSMRT_OK;
 }
 
-/* From the end of the begin mark to the start of the end mark: the work enqueued
- * between the two, launch gaps included. */
+/* The work enqueued between two marks: from the start of its first kernel to the
+ * end of its last, so the launch gaps around the marks (microseconds on NVIDIA)
+ * are not counted; with no kernel in between, from the end of the begin mark to
+ * the start of the end mark. */
 int ssmrt_ocl_api_timer_read(void *device, uint32_t slot_begin, uint32_t slot_end,
                              double *out_ns)
 {
@@ -262,13 +300,20 @@ int ssmrt_ocl_api_timer_read(void *device, uint32_t slot_begin, uint32_t slot_en
         !dev->timers[slot_begin] || !dev->timers[slot_end])
         return ssmrt_ocl_fail(SSMRT_ERR_INVALID_ARGUMENT, "timer slots %u..%u were not marked",
                               slot_begin, slot_end);
-    cl_event evs[2] = {dev->timers[slot_begin], dev->timers[slot_end]};
+    uint32_t b = slot_begin, e = slot_end;
+    /* A kernel ran after the begin mark and before the end mark. */
+    int spans = dev->timer_next[b] && dev->timer_prev[e] && dev->timer_seq[b] < dev->timer_seq[e] &&
+                dev->timer_next_seq[b] <= dev->timer_prev_seq[e];
+    cl_profiling_info from = spans ? CL_PROFILING_COMMAND_START : CL_PROFILING_COMMAND_END;
+    cl_profiling_info to = spans ? CL_PROFILING_COMMAND_END : CL_PROFILING_COMMAND_START;
+    cl_event evs[2] = {spans ? dev->timer_next[b] : dev->timers[b],
+                       spans ? dev->timer_prev[e] : dev->timers[e]};
     cl_int err = clWaitForEvents(2, evs);
     cl_ulong t0 = 0, t1 = 0;
     if (err == CL_SUCCESS)
-        err = clGetEventProfilingInfo(evs[0], CL_PROFILING_COMMAND_END, sizeof t0, &t0, NULL);
+        err = clGetEventProfilingInfo(evs[0], from, sizeof t0, &t0, NULL);
     if (err == CL_SUCCESS)
-        err = clGetEventProfilingInfo(evs[1], CL_PROFILING_COMMAND_START, sizeof t1, &t1, NULL);
+        err = clGetEventProfilingInfo(evs[1], to, sizeof t1, &t1, NULL);
     if (err != CL_SUCCESS)
         return ssmrt_ocl_fail_cl(err, "reading timer events");
     *out_ns = (double)t1 - (double)t0;

@@ -88,12 +88,23 @@ int ssmrt_ocl_launch(ssmrt_ocl_device *dev, ssmrt_ocl_args *a, cl_uint dims,
         size_t l = local ? local[i] : 1;
         g[i] = (global[i] + l - 1) / l * l; /* OpenCL 1.2 needs multiples of local */
     }
+    /* While timers are in use, the kernel's event is kept for them. */
+    cl_event ev = NULL;
+    int track = dev->timing && !dev->in_mark;
     cl_int err = clEnqueueNDRangeKernel(dev->queue, a->k->kernel, dims, NULL, g, local, 0, NULL,
-                                        out_event);
+                                        out_event || track ? &ev : NULL);
     if (err != CL_SUCCESS) {
         char what[128];
         snprintf(what, sizeof what, "enqueueing kernel %s", a->k->name);
         return ssmrt_ocl_fail_cl(err, what);
     }
+    if (track) {
+        clRetainEvent(ev); /* the timers' reference */
+        ssmrt_ocl_timer_track(dev, ev);
+    }
+    if (out_event)
+        *out_event = ev;
+    else if (ev)
+        clReleaseEvent(ev);
     return SSMRT_OK;
 }
