@@ -1,5 +1,19 @@
 /* SSMRT_OP_CONV1D_CAUSAL and SSMRT_OP_CONV_LONG (kernels/conv.cl). */
+#include <stdio.h>
+
 #include "ocl.h"
+
+/* Steps per work-item of conv1d_causal (CONV_TS in conv.cl): fewer for wide filters,
+ * so the TS + W - 1 inputs a work-item keeps stay in registers (one beyond 32 taps,
+ * where the program is built with CONV_W = 0), and for short sequences (decode), so
+ * no work-item loads steps that do not exist. */
+static int64_t conv1d_steps(int64_t W, int64_t L)
+{
+    int64_t t = W <= 16 ? 16 : W <= 32 ? 4 : 1;
+    while (t > 1 && t / 2 >= L)
+        t /= 2;
+    return t;
+}
 
 /* The conv program's one variant: the conv_long tile edge the device can run. */
 static const char *conv_defines(const ssmrt_ocl_device *dev)
@@ -26,8 +40,12 @@ int ssmrt_ocl_op_conv1d_causal(ssmrt_ocl_device *dev, const ssmrt_op *op)
         return ssmrt_ocl_fail(SSMRT_ERR_SHAPE, "conv1d_causal: weight must be [%lld, W>=1]",
                               (long long)D);
     if (B * L * D > 0) {
-        ssmrt_ocl_kernel *k =
-            ssmrt_ocl_kernel_get(dev, "conv", conv_defines(dev), "conv1d_causal");
+        /* conv1d_causal is built per filter width (CONV_W). */
+        int64_t ts = conv1d_steps(W, L);
+        char defs[64];
+        snprintf(defs, sizeof defs, "%s -DCONV_W=%d -DCONV_TS=%d", conv_defines(dev),
+                 W <= 32 ? (int)W : 0, (int)ts);
+        ssmrt_ocl_kernel *k = ssmrt_ocl_kernel_get(dev, "conv", defs, "conv1d_causal");
         if (!k)
             return SSMRT_ERR_BACKEND;
         ssmrt_ocl_args a;
@@ -42,7 +60,8 @@ int ssmrt_ocl_op_conv1d_causal(ssmrt_ocl_device *dev, const ssmrt_op *op)
         ssmrt_ocl_arg_i64(&a, D);
         ssmrt_ocl_arg_i32(&a, (int32_t)W);
         ssmrt_ocl_arg_i32(&a, op->params.conv.silu);
-        size_t local = ssmrt_ocl_wg_size(k, 256), global = (size_t)(B * L * D);
+        size_t local = ssmrt_ocl_wg_size(k, 256);
+        size_t global = (size_t)(B * ((L + ts - 1) / ts) * D);
         int s = ssmrt_ocl_launch(dev, &a, 1, &global, &local, NULL);
         if (s != SSMRT_OK)
             return s;

@@ -41,8 +41,16 @@ int vk_op_conv1d(vk_device *d, const ssmrt_op *op) {
         if (!rc) rc = vk_bind_tensor(d, has_s0 ? &op->src[SSMRT_CONV_STATE] : NULL, 0, &b[3]);
         if (!rc) rc = vk_bind_tensor(d, &op->dst[0], 1, &b[4]);
         if (rc) return rc;
-        vk_pipeline_key key = vk_key(VK_K_CONV1D, 256, 1, 1, 0, NULL);
-        rc = vk_dispatch(d, &key, b, 5, &pc, sizeof pc, vk_groups(d, (uint64_t)(B * L * D), 256), 1, 1);
+        /* T steps per invocation (conv1d_causal.comp), fewer for wider filters so
+         * the T + W - 1 inputs an invocation keeps stay in registers, and for short
+         * sequences (decode: L = 1) so no invocation loads steps that do not exist;
+         * beyond 32 taps one output per invocation (WS = 0). */
+        uint32_t t = W <= 16 ? 16u : W <= 32 ? 4u : 1u;
+        while (t > 1 && t / 2 >= (uint64_t)L) t /= 2;
+        uint32_t spec[2] = {W <= 32 ? (uint32_t)W : 0u, t};
+        uint64_t chunks = ((uint64_t)L + spec[1] - 1) / spec[1];
+        vk_pipeline_key key = vk_key(VK_K_CONV1D, 256, 1, 1, 2, spec);
+        rc = vk_dispatch(d, &key, b, 5, &pc, sizeof pc, vk_groups(d, (uint64_t)B * chunks * D, 256), 1, 1);
         if (rc) return rc;
     }
     if (has_s1 && W > 1) {
