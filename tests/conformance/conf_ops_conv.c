@@ -99,6 +99,11 @@ static void conf_conv1d_sweep(conf_suite *s)
         {1, 2049, 24, 4, {1, 1, 1, 1, 0}, 1},
         {2, 300, 64, 4, {1, 1, 0, 0, 0}, 1},
         {1, 5, 3, 2, {0, 0, 1, 1, 1}, 1},
+        /* Appended (the cases above keep their inputs): GPU kernels hold a step
+         * block's inputs in registers up to 32 taps, T = 16 up to 16; wider is one
+         * output per work-item. */
+        {2, 45, 7, 20, {1, 1, 1, 1, 0}, 0},
+        {1, 50, 6, 40, {1, 1, 1, 1, 1}, 0},
     };
     uint64_t index = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++, index++)
