@@ -285,6 +285,28 @@ static void test_timers(void)
     CHECK(T_vt->timer_read(T_dev, 0, 1, &ns) == 0 && ns >= 0, "timer_read: %s (%g)",
           T_last_error, ns);
     CHECK(T_vt->timer_read(T_dev, 0, 7, &ns) != 0, "reading an unmarked slot must fail");
+
+    /* Two marks with no kernel between them: the reading falls back to the marks. */
+    CHECK(T_vt->timer_mark(T_dev, 2) == 0 && T_vt->timer_mark(T_dev, 3) == 0, "timer_mark: %s",
+          T_last_error);
+    CHECK(T_vt->synchronize(T_dev) == 0, "sync: %s", T_last_error);
+    CHECK(T_vt->timer_read(T_dev, 2, 3, &ns) == 0 && ns >= 0, "empty span: %s (%g)",
+          T_last_error, ns);
+
+    /* A span covers its first to its last kernel: marks 4 | op | 5 | op | 6, so the
+     * reading 4..6 holds both op spans 4..5 and 5..6. */
+    CHECK(T_vt->timer_mark(T_dev, 4) == 0, "timer_mark: %s", T_last_error);
+    CHECK(T_vt->enqueue(T_dev, &op) == 0, "enqueue: %s", T_last_error);
+    CHECK(T_vt->timer_mark(T_dev, 5) == 0, "timer_mark: %s", T_last_error);
+    CHECK(T_vt->enqueue(T_dev, &op) == 0, "enqueue: %s", T_last_error);
+    CHECK(T_vt->timer_mark(T_dev, 6) == 0, "timer_mark: %s", T_last_error);
+    CHECK(T_vt->synchronize(T_dev) == 0, "sync: %s", T_last_error);
+    double first = -1, second = -1, both = -1;
+    CHECK(T_vt->timer_read(T_dev, 4, 5, &first) == 0 && T_vt->timer_read(T_dev, 5, 6, &second) == 0 &&
+              T_vt->timer_read(T_dev, 4, 6, &both) == 0,
+          "timer_read: %s", T_last_error);
+    CHECK(first >= 0 && second >= 0 && both >= first && both >= second,
+          "spans: 4..5 %g ns, 5..6 %g ns, 4..6 %g ns", first, second, both);
     t_free(&a);
     t_free(&y);
 }
