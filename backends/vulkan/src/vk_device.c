@@ -184,6 +184,17 @@ static int exec_stats_usable(vk_device *d) {
     return ex.pipelineExecutableInfo == VK_TRUE;
 }
 
+/* Host query reset (core in Vulkan 1.2): timer slots are reset by the host after
+ * they are read, so no reset command falls inside a timed span (vk_submit.c). */
+static int host_reset_usable(vk_device *d) {
+    if (d->caps.props.apiVersion < VK_API_VERSION_1_2) return 0;
+    VkPhysicalDeviceHostQueryResetFeatures hr = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_HOST_QUERY_RESET_FEATURES};
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &hr};
+    d->be->fn.vkGetPhysicalDeviceFeatures2(d->phys, &f2);
+    return hr.hostQueryReset == VK_TRUE;
+}
+
 static int create_logical(vk_device *d) {
     float prio = 1.0f;
     VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
@@ -213,6 +224,14 @@ static int create_logical(vk_device *d) {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
         .pipelineExecutableInfo = VK_TRUE};
     int want_stats = vk_host->log_level >= SSMRT_LOG_DEBUG && exec_stats_usable(d);
+    VkPhysicalDeviceHostQueryResetFeatures hr = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_HOST_QUERY_RESET_FEATURES,
+        .hostQueryReset = VK_TRUE};
+    int want_reset = host_reset_usable(d);
+    if (want_reset) {
+        hr.pNext = f2.pNext;
+        f2.pNext = &hr;
+    }
     const char *ext[2];
     uint32_t n_ext = 0;
     if (want_stats) {
@@ -269,6 +288,8 @@ static int create_logical(vk_device *d) {
             d->dev, "vkGetPipelineExecutableStatisticsKHR");
         d->exec_stats = d->fn_exec_props && d->fn_exec_stats;
     }
+    if (want_reset)
+        d->fn_reset_queries = (PFN_vkResetQueryPool)d->be->fn.vkGetDeviceProcAddr(d->dev, "vkResetQueryPool");
     return 0;
 }
 
@@ -322,6 +343,7 @@ static int create_pools(vk_device *d) {
                                      .queryCount = VK_TIMER_SLOTS};
         r = d->fn.vkCreateQueryPool(d->dev, &qci, NULL, &d->queries);
         if (r != VK_SUCCESS) return vk_fail(d, r, "vkCreateQueryPool");
+        if (d->fn_reset_queries) d->fn_reset_queries(d->dev, d->queries, 0, VK_TIMER_SLOTS);
     }
     return 0;
 }

@@ -231,8 +231,12 @@ typedef struct vk_device {
     vk_buffer *staging;            /* NULL on unified memory */
     vk_buffer *dummy;              /* bound to unused bindings */
 
+    /* Timer slots (vk_submit.c): one timestamp query each. */
     VkQueryPool queries;
-    uint8_t slot_written[VK_TIMER_SLOTS];
+    uint8_t slot_state[VK_TIMER_SLOTS]; /* VK_SLOT_* */
+    uint64_t slot_ticks[VK_TIMER_SLOTS]; /* the stamp, once read */
+    int timer_in_recording;        /* a timer mark is in the recording frame */
+    PFN_vkResetQueryPool fn_reset_queries; /* host query reset (Vulkan 1.2), or NULL */
 
     unsigned validation_seen;
     int lost;                      /* VK_ERROR_DEVICE_LOST seen: every call fails */

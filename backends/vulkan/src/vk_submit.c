@@ -153,6 +153,7 @@ int vk_submit_flush(vk_device *d) {
     if (d->cur < 0) return 0;
     vk_frame *f = &d->frames[d->cur];
     d->cur = -1;
+    d->timer_in_recording = 0;
     /* Make every write available to the host before the fence signals, so that
      * mapped reads after the wait see them. */
     VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
@@ -227,12 +228,24 @@ int vk_abi_begin_batch(void *device) {
     return vk_debug_check(d, "begin_batch");
 }
 
+/* A batch recorded after a timer mark is not submitted at its end: the mark that
+ * closes the span goes into the same command buffer, and the synchronize that
+ * must come before the reading submits both. Stamps in two submissions would
+ * time the boundary between them too (8 us of idle GPU on an H100 that a graph
+ * run, one submission, never pays). */
 int vk_abi_end_batch(void *device) {
     vk_device *d = device;
-    int rc = vk_submit_flush(d);
+    int rc = d->timer_in_recording ? 0 : vk_submit_flush(d);
     int vrc = vk_debug_check(d, "end_batch");
     return rc ? rc : vrc;
 }
+
+/* Timer slots: a query is written by a mark (PENDING), its stamp read once and
+ * kept (READ). A query must be reset before it is written again; with host query
+ * reset that happens when it is read, otherwise (or when a slot is marked again
+ * before being read) the mark records the reset, which then falls inside the
+ * span it ends (3 us on an H100). */
+enum { VK_SLOT_EMPTY = 0, VK_SLOT_PENDING, VK_SLOT_READ };
 
 int vk_abi_timer_mark(void *device, uint32_t slot) {
     vk_device *d = device;
@@ -248,17 +261,19 @@ int vk_abi_timer_mark(void *device, uint32_t slot) {
     /* Barriers on both sides: the stamp then falls between the work before and
      * the work after instead of overlapping either. */
     vk_submit_barrier(d);
-    d->fn.vkCmdResetQueryPool(cb, d->queries, slot, 1);
+    if (!d->fn_reset_queries || d->slot_state[slot] == VK_SLOT_PENDING)
+        d->fn.vkCmdResetQueryPool(cb, d->queries, slot, 1);
     d->fn.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, d->queries, slot);
     vk_submit_barrier(d);
-    d->slot_written[slot] = 1;
+    d->slot_state[slot] = VK_SLOT_PENDING;
+    d->timer_in_recording = 1;
     return 0;
 }
 
 int vk_abi_timer_read(void *device, uint32_t slot_begin, uint32_t slot_end, double *out_ns) {
     vk_device *d = device;
-    if (slot_begin >= VK_TIMER_SLOTS || slot_end >= VK_TIMER_SLOTS || !d->slot_written[slot_begin] ||
-        !d->slot_written[slot_end])
+    if (slot_begin >= VK_TIMER_SLOTS || slot_end >= VK_TIMER_SLOTS ||
+        d->slot_state[slot_begin] == VK_SLOT_EMPTY || d->slot_state[slot_end] == VK_SLOT_EMPTY)
         return vk_error(SSMRT_ERR_INVALID_ARGUMENT, "vulkan: timer slots %u and %u were not marked",
                         slot_begin, slot_end);
     int rc = vk_submit_wait(d);
@@ -266,10 +281,17 @@ int vk_abi_timer_read(void *device, uint32_t slot_begin, uint32_t slot_end, doub
     uint64_t t[2];
     uint32_t slots[2] = {slot_begin, slot_end};
     for (int i = 0; i < 2; i++) {
-        VkResult r = d->fn.vkGetQueryPoolResults(d->dev, d->queries, slots[i], 1, sizeof t[i], &t[i],
-                                                 sizeof t[i],
-                                                 VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
-        if (r != VK_SUCCESS) return vk_fail(d, r, "vkGetQueryPoolResults");
+        uint32_t sl = slots[i];
+        if (d->slot_state[sl] == VK_SLOT_PENDING) {
+            VkResult r = d->fn.vkGetQueryPoolResults(d->dev, d->queries, sl, 1, sizeof d->slot_ticks[sl],
+                                                     &d->slot_ticks[sl], sizeof d->slot_ticks[sl],
+                                                     VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+            if (r != VK_SUCCESS) return vk_fail(d, r, "vkGetQueryPoolResults");
+            /* Nothing in flight uses it now (the wait above). */
+            if (d->fn_reset_queries) d->fn_reset_queries(d->dev, d->queries, sl, 1);
+            d->slot_state[sl] = VK_SLOT_READ;
+        }
+        t[i] = d->slot_ticks[sl];
     }
     uint64_t mask = d->timestamp_bits >= 64 ? UINT64_MAX : ((uint64_t)1 << d->timestamp_bits) - 1;
     uint64_t ticks = (t[1] - t[0]) & mask; /* wraps within the valid bits */
