@@ -7,12 +7,13 @@
 // spends much of its time on shuffles: the run combine and the transposing
 // reduction of y over the state lanes, every chunk of 32 steps. Here an
 // invocation holds SPL-th of one channel's states for a chunk of LC consecutive
-// steps, so an update is an exponential, two multiplies and two FMAs in pass 1
-// and a multiply and two FMAs in pass 3; B and C rows are vec4 shared loads that
-// a chunk's invocations share, and y's sum over the SPL parts takes SPL - 1
-// shuffles per SPL steps.
-// H100, D = 2048, N = 16, L = 4096: 0.147 ms against the runs shader's 0.153;
-// the host's comment in vk_op_scan.c has the shapes measured.
+// steps. On the H100 this shader is bound by shared-memory traffic more than by
+// arithmetic, so each chunk is scanned once: pass 1 keeps, per step and state, C
+// times the decay product since the chunk's start (w), and the chunk's true start
+// state enters y as one FMA per (step, state) in pass 3, with no second recurrence
+// and no second read of B and C (0.137 -> 0.125 ms at D = 2048, N = 16, L =
+// 4096); the states' shared rows are laid out so that no access has bank
+// conflicts (another 4%).
 //
 // The workgroup is CH channels of one (batch, group) x K chunks x SPL state
 // parts: invocation tid = s + SPL (cc + CH kc). The sequence goes by segments of
@@ -20,17 +21,16 @@
 //   0. Stage: dt (after bias and softplus, once per step and channel) and u of
 //      the CH channels, and the S rows of B and C, into shared memory. The next
 //      segment's loads are issued into registers before this segment's math.
-//   1. Each invocation scans its chunk from a zero state: its end state and the
-//      chunk's summed dt go to shared memory (the chunk's decay is
-//      exp(a[n] sum dt), one exponential per chunk and state).
+//   1. Each invocation scans its chunk from a zero state, keeping y's partial
+//      sums from that zero start (yl) and the weights w = C dd (dd: the decay
+//      product since the chunk's start); its end state and the chunk's summed dt
+//      go to shared memory (the chunk's decay is exp(a[n] sum dt)).
 //   2. CH NPAD invocations, one per (channel, state), walk the K chunks in order
 //      from the carried state: each chunk's true start state replaces its end
 //      state in shared memory, and the carry moves on to the next segment.
-//   3. Each invocation replays its chunk from its true start state (with the
-//      decays kept from pass 1 where KEEP, else computed again) and forms y's
-//      partial sums over its states; a transposing butterfly of SPL - 1 shuffles
-//      leaves each invocation whole sums for every SPL-th step, which it finishes
-//      (D u, the z gate) and writes.
+//   3. Each invocation forms y's partial sums over its states, yl + w h_start;
+//      a transposing butterfly of SPL - 1 shuffles leaves each invocation whole
+//      sums for every SPL-th step, which it finishes (D u, the z gate) and writes.
 // Steps beyond L are identity steps (dt = u = 0, B = C = 0); states beyond N have
 // a = 0 and B = C = 0, so they stay 0 and add nothing; channels beyond the group
 // read zeros and write nothing.
@@ -38,18 +38,17 @@
 // Specialization constants: 0 (local size x) = CH K SPL; 3 CH; 4 K; 5 LC (a
 // multiple of 4: dt and u are read as vec4); 6 NPT (states per invocation, a
 // multiple of 4); 7 SPL (1, 2 or 4; the host checks it divides the subgroup
-// size); 8 ZS (z present); 9 KEEP (pass 1's decays kept in registers).
+// size); 8 ZS (z present).
 #include "common.glsl"
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
 
 layout(constant_id = 3) const uint CH = 8;
 layout(constant_id = 4) const uint K = 16;
-layout(constant_id = 5) const uint LC = 8;
+layout(constant_id = 5) const uint LC = 4;
 layout(constant_id = 6) const uint NPT = 8;
 layout(constant_id = 7) const uint SPL = 2;
 layout(constant_id = 8) const uint ZS = 0;
-layout(constant_id = 9) const uint KEEP = 0;
 const uint NT = CH * K * SPL;                // invocations
 const uint S = K * LC;                       // steps per segment
 const uint NPAD = NPT * SPL;                 // padded state size
@@ -59,7 +58,12 @@ const uint SROW = S + 4u;                    // s_dt, s_u rows: staggered by 4 p
 const uint EDU = (CH * S + NT - 1u) / NT;    // (step, channel) items staged per invocation
 const uint EBC = (S * NQ + NT - 1u) / NT;    // vec4 of B (and C) staged per invocation
 const uint EY = LC / SPL;                    // steps an invocation finishes
-const uint KLC = KEEP != 0u ? LC : 1u, KNP = KEEP != 0u ? NPT : 1u;
+// States in shared memory: [chunk][quad][channel][part], each chunk-quad row padded
+// by 4 vec4, so that pass 1's stores, pass 3's loads (a quarter-warp: 4 channels x
+// 2 parts) and pass 2's scalar accesses (2 channels x 16 states) are all free of
+// bank conflicts.
+const uint HQ = CH * SPL + 4u;
+uint hidx(uint kc, uint cc, uint s, uint q) { return (kc * NPQ + q) * HQ + cc * SPL + s; }
 
 layout(std430, binding = 0) readonly buffer U { float u[]; };
 layout(std430, binding = 1) readonly buffer Dl { float delta[]; };
@@ -86,17 +90,8 @@ shared vec4 s_dt4[CH * SROW / 4u];           // [channel][step] dt
 shared vec4 s_u4[CH * SROW / 4u];            // [channel][step] u
 shared vec4 s_B4[S * NQ];                    // [step][state quad]
 shared vec4 s_C4[S * NQ];
-shared vec4 s_h4[K * CH * NQ];              // [chunk][channel][state quad]: end, then start states
+shared vec4 s_h4[K * NPQ * HQ];              // end, then start states (hidx)
 shared float s_sd[CH * K];                   // [channel][chunk] sum of dt
-
-// dt and u of the LC steps of a chunk from the staged rows (xi: first element).
-void load_steps(uint xi, out float dtv[LC], out float uv[LC]) {
-    [[unroll]] for (uint q = 0u; q < LC / 4u; q++) {
-        vec4 d4 = s_dt4[xi / 4u + q], u4 = s_u4[xi / 4u + q];
-        dtv[4u * q] = d4.x; dtv[4u * q + 1u] = d4.y; dtv[4u * q + 2u] = d4.z; dtv[4u * q + 3u] = d4.w;
-        uv[4u * q] = u4.x; uv[4u * q + 1u] = u4.y; uv[4u * q + 2u] = u4.z; uv[4u * q + 3u] = u4.w;
-    }
-}
 
 void main() {
     const uint tid = gl_LocalInvocationID.x;
@@ -160,7 +155,9 @@ void main() {
 
         LOAD_SEGMENT(0u)
         for (uint t0 = 0u; t0 < pc.L; t0 += S) {
-            barrier(); // the previous segment is fully consumed
+            // The previous segment is fully consumed. (Double-buffering the staging
+            // instead took 158 registers, one workgroup per SM: 0.178 ms.)
+            barrier();
             [[unroll]] for (uint i = 0u; i < EDU; i++) {
                 uint t = st_t + i * (NT / CH);
                 if (t < S) {
@@ -190,36 +187,51 @@ void main() {
                 zv[j] = (ZS != 0u && my_ok && t < pc.L) ? z[zb + t * HP] : 0.0;
             }
 
+            // dt and u of the chunk's LC steps.
             float dtv[LC], uv[LC];
-            load_steps(cc * SROW + kc * LC, dtv, uv);
+            [[unroll]] for (uint q = 0u; q < LC / 4u; q++) {
+                uint xq = (cc * SROW + kc * LC) / 4u + q;
+                vec4 d4 = s_dt4[xq], u4 = s_u4[xq];
+                dtv[4u * q] = d4.x; dtv[4u * q + 1u] = d4.y; dtv[4u * q + 2u] = d4.z; dtv[4u * q + 3u] = d4.w;
+                uv[4u * q] = u4.x; uv[4u * q + 1u] = u4.y; uv[4u * q + 2u] = u4.z; uv[4u * q + 3u] = u4.w;
+            }
 
-            // 1. The chunk from a zero state.
-            float h[NPT], kd[KLC][KNP];
+            // 1. The chunk from a zero state: end state h, y's partial sums yl, and
+            // the weights w = C dd that carry the true start state into y.
+            float h[NPT], dd[NPT], w[LC][NPT], yl[LC];
             float sd = 0.0;
-            [[unroll]] for (uint i = 0u; i < NPT; i++) h[i] = 0.0;
+            [[unroll]] for (uint i = 0u; i < NPT; i++) {
+                h[i] = 0.0;
+                dd[i] = 1.0;
+            }
             [[unroll]] for (uint j = 0u; j < LC; j++) {
                 uint row = (kc * LC + j) * NQ + s * NPQ;
                 float dtu = dtv[j] * uv[j];
                 sd += dtv[j];
+                float y0 = 0.0, y1 = 0.0;
                 [[unroll]] for (uint q = 0u; q < NPQ; q++) {
-                    vec4 b4 = s_B4[row + q];
+                    vec4 b4 = s_B4[row + q], c4 = s_C4[row + q];
                     [[unroll]] for (uint e = 0u; e < 4u; e++) {
                         uint i = 4u * q + e;
                         float da = exp2(dtv[j] * a2[i]);
-                        if (KEEP != 0u) kd[KEEP != 0u ? j : 0u][KEEP != 0u ? i : 0u] = da;
                         h[i] = fma(da, h[i], dtu * b4[e]);
+                        dd[i] *= da;
+                        w[j][i] = c4[e] * dd[i];
+                        if ((e & 1u) == 0u) y0 = fma(c4[e], h[i], y0);
+                        else y1 = fma(c4[e], h[i], y1);
                     }
                 }
+                yl[j] = y0 + y1;
             }
             [[unroll]] for (uint q = 0u; q < NPQ; q++)
-                s_h4[(kc * CH + cc) * NQ + s * NPQ + q] = vec4(h[4u * q], h[4u * q + 1u], h[4u * q + 2u], h[4u * q + 3u]);
+                s_h4[hidx(kc, cc, s, q)] = vec4(h[4u * q], h[4u * q + 1u], h[4u * q + 2u], h[4u * q + 3u]);
             if (s == 0u) s_sd[cc * K + kc] = sd;
             barrier();
 
             // 2. The chunks in order from the carried state.
             if (comb) {
                 [[unroll]] for (uint k = 0u; k < K; k++) {
-                    uint hi = (k * CH + ccn) * NQ + cn / 4u;
+                    uint hi = hidx(k, ccn, cn / NPT, (cn % NPT) / 4u);
                     float hl = s_h4[hi][cn & 3u];
                     float dk = exp2(cn_a2 * s_sd[ccn * K + k]);
                     s_h4[hi][cn & 3u] = carry;
@@ -228,28 +240,17 @@ void main() {
             }
             barrier();
 
-            // 3. The chunk again from its true start state. Without KEEP, dt and u are
-            // read again: the compiler cannot tell the decays are the same values, so
-            // it computes them instead of holding LC NPT of them in registers.
-            if (KEEP == 0u) load_steps(cc * SROW + kc * LC, dtv, uv);
+            // 3. y's partial sums over this invocation's states.
             [[unroll]] for (uint q = 0u; q < NPQ; q++) {
-                vec4 h4 = s_h4[(kc * CH + cc) * NQ + s * NPQ + q];
+                vec4 h4 = s_h4[hidx(kc, cc, s, q)];
                 h[4u * q] = h4.x; h[4u * q + 1u] = h4.y; h[4u * q + 2u] = h4.z; h[4u * q + 3u] = h4.w;
             }
             float yp[LC];
             [[unroll]] for (uint j = 0u; j < LC; j++) {
-                uint row = (kc * LC + j) * NQ + s * NPQ;
-                float dtu = dtv[j] * uv[j];
-                float y0 = 0.0, y1 = 0.0;
-                [[unroll]] for (uint q = 0u; q < NPQ; q++) {
-                    vec4 b4 = s_B4[row + q], c4 = s_C4[row + q];
-                    [[unroll]] for (uint e = 0u; e < 4u; e++) {
-                        uint i = 4u * q + e;
-                        float da = KEEP != 0u ? kd[KEEP != 0u ? j : 0u][KEEP != 0u ? i : 0u] : exp2(dtv[j] * a2[i]);
-                        h[i] = fma(da, h[i], dtu * b4[e]);
-                        if ((e & 1u) == 0u) y0 = fma(c4[e], h[i], y0);
-                        else y1 = fma(c4[e], h[i], y1);
-                    }
+                float y0 = yl[j], y1 = 0.0;
+                [[unroll]] for (uint i = 0u; i < NPT; i += 2u) {
+                    y0 = fma(w[j][i], h[i], y0);
+                    y1 = fma(w[j][i + 1u], h[i + 1u], y1);
                 }
                 yp[j] = y0 + y1;
             }

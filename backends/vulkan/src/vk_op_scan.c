@@ -32,24 +32,27 @@ static int scan_m1(vk_device *d, const vk_binding *b, const scan_dims *pc, int a
         !(d->caps.subgroup_ops & VK_SUBGROUP_FEATURE_SHUFFLE_BIT))
         return 0;
     /* Two invocations per (channel, chunk), 8 or 16 states between them, 8
-     * channels. Measured on the H100 (D = 2048, N = 16, L = 4096; runs shader
-     * 0.153 ms): 16 chunks of 4 steps with the decays kept (125 registers, two
-     * workgroups per SM) 0.147 ms; 8 steps per chunk take 186 registers (one
-     * workgroup per SM) and 0.168 ms, 0.183 ms computing the decays twice
-     * (157 registers); 128 invocations (8 chunks of 8 steps) 0.146 ms.
+     * channels, 16 chunks of 4 steps: 128 registers, two workgroups per SM.
+     * Measured on the H100 (D = 2048, N = 16, L = 4096), same run each:
+     * 0.125 ms; the same shape replaying each chunk with its decays kept, 0.137;
+     * 16 channels x 16 chunks (512 invocations) 0.158; a subgroup per channel
+     * (its 16 chunks x 2 parts: B and C reads no longer shared by 8 channels)
+     * 0.19. Earlier (replaying): 8 steps per chunk 186 registers, one workgroup
+     * per SM, 0.168 vs 0.147; 8 chunks of 8 steps 0.146.
      * Devices of the CPU type get 8 chunks (128 invocations): lavapipe runs
      * barriers of wide workgroups much slower. */
     int cpu = d->caps.props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
-    uint32_t spl = 2, npt = pc->N <= 8 ? 4 : 8, ch = 8, lc = 4, k = cpu ? 8 : 16, keep = 1;
+    uint32_t spl = 2, npt = pc->N <= 8 ? 4 : 8, ch = 8, lc = 4, k = cpu ? 8 : 16;
     uint32_t nt = ch * k * spl, S = k * lc, npad = npt * spl;
     /* The combine needs an invocation per (channel, state): nt >= ch npad. */
     if (sg == 0 || sg % spl != 0 || nt < ch * npad || lim->maxComputeWorkGroupInvocations < nt ||
         lim->maxComputeWorkGroupSize[0] < nt)
         return 0;
-    uint64_t shared = 4ull * (2ull * ch * (S + 4) + 2ull * S * npad + (uint64_t)k * ch * npad + ch * k);
+    uint64_t shared = 4ull * (2ull * ch * (S + 4) + 2ull * S * npad + ch * k) +
+                      16ull * k * (npt / 4) * (ch * spl + 4);
     if (shared > lim->maxComputeSharedMemorySize) return 0;
-    uint32_t spec[7] = {ch, k, lc, npt, spl, (uint32_t)has_z, keep};
-    vk_pipeline_key key = vk_key(VK_K_SCAN_M1, nt, 1, 1, 7, spec);
+    uint32_t spec[6] = {ch, k, lc, npt, spl, (uint32_t)has_z};
+    vk_pipeline_key key = vk_key(VK_K_SCAN_M1, nt, 1, 1, 6, spec);
     uint64_t tiles = ((uint64_t)pc->H * pc->P / pc->G + ch - 1) / ch;
     *rc = vk_dispatch(d, &key, b, 11, pc, sizeof *pc, vk_groups(d, (uint64_t)pc->B * pc->G * tiles, 1), 1, 1);
     return 1;
