@@ -36,6 +36,7 @@ typedef struct bench_common {
     int warmup;             /* --warmup N; -1: default */
     int reps;               /* --reps N; -1: adaptive */
     double min_seconds;     /* --min-time S: measure at least this long per case */
+    double warmup_seconds;  /* --warmup-time S: warm up at least this long; -1: default */
 } bench_common;
 
 void bench_common_init(bench_common *c);
@@ -77,6 +78,7 @@ double bench_now_seconds(void); /* CLOCK_MONOTONIC */
 
 typedef struct bench_timing {
     int warmup;          /* untimed runs first */
+    double warmup_seconds; /* and untimed runs until this much time went by */
     int min_reps;        /* timed runs at least */
     int max_reps;        /* and at most */
     double min_seconds;  /* keep repeating until this much was timed (up to max_reps) */

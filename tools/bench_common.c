@@ -10,6 +10,7 @@ void bench_common_init(bench_common *c)
     memset(c, 0, sizeof *c);
     c->device = -1;
     c->warmup = -1;
+    c->warmup_seconds = -1;
     c->reps = -1;
     c->min_seconds = -1.0;
 }
@@ -119,15 +120,18 @@ int bench_common_parse(bench_common *c, int argc, char **argv, int *i)
         c->reps = (int)v;
         return 1;
     }
-    if (!strcmp(a, "--min-time")) {
+    if (!strcmp(a, "--min-time") || !strcmp(a, "--warmup-time")) {
         const char *s = common_value(argc, argv, i);
         char *end = NULL;
         double d = s ? strtod(s, &end) : -1;
         if (!s || end == s || *end || !(d >= 0 && d <= 3600)) {
-            fprintf(stderr, "ssmrt bench: --min-time needs seconds in [0, 3600]\n");
+            fprintf(stderr, "ssmrt bench: %s needs seconds in [0, 3600]\n", a);
             return -1;
         }
-        c->min_seconds = d;
+        if (a[2] == 'm')
+            c->min_seconds = d;
+        else
+            c->warmup_seconds = d;
         return 1;
     }
     return 0;
@@ -146,6 +150,10 @@ void bench_common_help(FILE *f)
             "  --json FILE      write the records as a JSON array\n"
             "  --quick          tiny sizes and few repetitions (a smoke test, not a benchmark)\n"
             "  --warmup N       untimed runs before timing (default 2; 1 with --quick)\n"
+            "  --warmup-time S  and untimed runs until S seconds went by (default 0.2;\n"
+            "                   0 with --quick): a GPU idle for a while (the host building\n"
+            "                   the next case's inputs) runs at lower clocks until it has\n"
+            "                   been busy for ~0.2 s\n"
             "  --reps N         timed runs (default: adaptive, 5 to 50, at least --min-time)\n"
             "  --min-time S     time each case for at least S seconds (default 0.5)\n");
 }

@@ -230,7 +230,13 @@ static void model_decode_reached(model_env *e, const int64_t *reach, int n, int 
         bench_fail("creating a decode session");
         return;
     }
-    bench_timing tm = {warm, (int)o->steps, (int)o->steps, 0.0, INFINITY};
+    /* A fixed warm-up count: each run moves the sequence on, and cap counts them. */
+    bench_timing tm = {.warmup = warm,
+                       .warmup_seconds = 0.0,
+                       .min_reps = (int)o->steps,
+                       .max_reps = (int)o->steps,
+                       .min_seconds = 0.0,
+                       .max_seconds = INFINITY};
     double lo = INFINITY, hi = 0;
     uint64_t state_lo = UINT64_MAX, state_hi = 0;
     int64_t p_lo = 0, p_hi = 0;

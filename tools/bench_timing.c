@@ -21,12 +21,15 @@ double bench_now_seconds(void)
 void bench_timing_from_common(const bench_common *c, bench_timing *t)
 {
     t->warmup = c->quick ? 1 : 2;
+    t->warmup_seconds = c->quick ? 0.0 : 0.2;
     t->min_reps = c->quick ? 2 : 5;
     t->max_reps = c->quick ? 2 : 50;
     t->min_seconds = c->quick ? 0.0 : 0.5;
     t->max_seconds = c->quick ? 5.0 : 20.0;
     if (c->warmup >= 0)
         t->warmup = c->warmup;
+    if (c->warmup_seconds >= 0)
+        t->warmup_seconds = c->warmup_seconds;
     if (c->reps > 0)
         t->min_reps = t->max_reps = c->reps;
     if (c->min_seconds >= 0)
@@ -79,8 +82,13 @@ static ssmrt_status timing_run(const bench_timing *t, bench_run_fn setup, const 
     out->median_ms = out->min_ms = out->max_ms = out->wall_ms = NAN;
     out->device_clock = 0;
     out->reps = 0;
-    double first = 0.0, dev = NAN;
-    for (int i = 0; i < t->warmup; i++) {
+    /* Warm up by count and by time: on an H100 the Vulkan driver lets the SM clock
+     * fall from 1980 to ~600 MHz while the host prepares a case, and brings it back
+     * only after ~0.2 s of work; timed from a cold clock, a sweep's Mamba-1 scan
+     * read 0.37 ms where it takes 0.125. */
+    double first = 0.0, dev = NAN, warm_start = bench_now_seconds();
+    for (int i = 0; i < t->warmup || (t->warmup > 0 && bench_now_seconds() - warm_start < t->warmup_seconds);
+         i++) {
         ssmrt_status st = setup ? setup(c->arg) : SSMRT_OK;
         if (!st)
             st = timing_once(c, &first, &dev);
