@@ -52,11 +52,15 @@ static int matmul_part(vk_device *d, const ssmrt_op *op, int64_t N, int64_t K,
         vk_pipeline_key key = vk_key(vk_kernel16(d, VK_K_MATVEC, VK_K_MATVEC_S16), 64, 1, 1, 1, &wt);
         return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, vk_groups(d, (uint64_t)Nc, 1), 1, 1);
     }
-    if (wt == SSMRT_F16 && d->caps.coopmat_nv) {
-        /* Tensor cores (see matmul_coopmat_nv.comp): 4 subgroups of 32. */
-        vk_pipeline_key key = vk_key(VK_K_MATMUL_CM, 128, 1, 1, 0, NULL);
-        return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, (uint32_t)((Nc + 63) / 64),
-                           (uint32_t)((Mc + 63) / 64), 1);
+    /* Tensor cores (see matmul_coopmat_nv.comp): 8 subgroups of 32, 128 x 128
+     * tiles, x rows read as 16-byte and w rows as 8-byte vectors; 48 KiB of shared
+     * memory. Other f16 shapes take the SIMT kernel. */
+    if (wt == SSMRT_F16 && d->caps.coopmat_nv && K % 4 == 0 && b[0].offset % 16 == 0 &&
+        b[1].offset % 8 == 0 && d->caps.props.limits.maxComputeSharedMemorySize >= 49152 &&
+        d->caps.props.limits.maxComputeWorkGroupInvocations >= 256) {
+        vk_pipeline_key key = vk_key(VK_K_MATMUL_CM, 256, 1, 1, 0, NULL);
+        return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, (uint32_t)((Nc + 127) / 128),
+                           (uint32_t)((Mc + 127) / 128), 1);
     }
     vk_pipeline_key key = vk_key(vk_kernel16(d, VK_K_MATMUL, VK_K_MATMUL_S16), 16, 8, 1, 1, &wt);
     return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, (uint32_t)((Nc + 63) / 64),

@@ -910,6 +910,10 @@ int main(int argc, char **argv) {
     test_matmul(67, 131, 45, SSMRT_F32, 1);
     test_matmul(100, 65, 300, SSMRT_BF16, 1);
     test_matmul(70, 64, 64, SSMRT_F16, 0);
+    /* Tensor-core tiles of 128 x 128 (where the device has them): partial tiles on
+     * both edges, a last K slice of 4 of 32, and many slices. */
+    test_matmul(200, 300, 100, SSMRT_F16, 1);
+    test_matmul(130, 257, 1028, SSMRT_F16, 0);
     test_embedding(SSMRT_F32);
     test_embedding(SSMRT_BF16);
     test_embedding_large();
