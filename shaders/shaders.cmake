@@ -17,6 +17,7 @@ set(SSMRT_VK_SHADER_VARIANTS
   "matmul_coopmat_nv|matmul_coopmat_nv.comp"
   "matvec|matvec.comp"
   "matvec_s16|matvec.comp|-DSTORAGE16"
+  "matvec_sg|matvec_sg.comp"
   "embedding|embedding.comp"
   "embedding_s16|embedding.comp|-DSTORAGE16"
   "topk_route|topk_route.comp"

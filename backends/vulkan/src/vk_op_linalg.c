@@ -1,7 +1,7 @@
 /*
  * vk_op_linalg.c: host side of MATMUL (matmul.comp tiled, matmul_coopmat_nv.comp for
- * f16 weights where the device has NV cooperative matrices, matvec.comp for at most
- * 8 rows) and EMBEDDING (embedding.comp).
+ * f16 weights where the device has NV cooperative matrices, matvec_sg.comp or
+ * matvec.comp for at most 8 rows) and EMBEDDING (embedding.comp).
  */
 #include "vk_internal.h"
 
@@ -49,6 +49,16 @@ static int matmul_part(vk_device *d, const ssmrt_op *op, int64_t N, int64_t K,
     } pc = {(uint32_t)Mc, (uint32_t)Nc, (uint32_t)K, (uint32_t)has_bias, (uint32_t)N};
     uint32_t wt = w.dtype;
     if (Mc <= MATVEC_MAX_ROWS) {
+        /* A subgroup per column with 16-byte loads (matvec_sg.comp) where the device
+         * has subgroup arithmetic and the rows are 16-byte vectors; else a
+         * workgroup per column. */
+        uint32_t per = wt == SSMRT_F32 ? 4 : 8, sg = d->caps.subgroup_size;
+        if (d->caps.subgroup_compute && (d->caps.subgroup_ops & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) &&
+            sg >= 4 && sg <= 256 && 256 % sg == 0 && K % per == 0 && b[0].offset % 16 == 0 &&
+            b[1].offset % 16 == 0) {
+            vk_pipeline_key key = vk_key(VK_K_MATVEC_SG, 256, 1, 1, 1, &wt);
+            return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, vk_groups(d, (uint64_t)Nc, 256 / sg), 1, 1);
+        }
         vk_pipeline_key key = vk_key(vk_kernel16(d, VK_K_MATVEC, VK_K_MATVEC_S16), 64, 1, 1, 1, &wt);
         return vk_dispatch(d, &key, b, 4, &pc, sizeof pc, vk_groups(d, (uint64_t)Nc, 1), 1, 1);
     }

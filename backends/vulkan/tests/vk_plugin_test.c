@@ -76,7 +76,27 @@ static float f16_to_f32(uint16_t h) {
     float v = e == 0 ? ldexpf((float)m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexpf((float)(m | 1024), e - 25);
     return (h & 0x8000) ? -v : v;
 }
-static uint16_t f32_to_f16(float f) { /* exact for the values the tests make (by search) */
+/* f32 -> f16, round to nearest even, for finite values below 65520 in magnitude
+ * (what the tests make); checked against f32_to_f16_search in test_f16_helper. */
+static uint16_t f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    int e = (int)((x >> 23) & 0xFF) - 127 + 15;
+    uint32_t m = (x & 0x7FFFFF) | 0x800000; /* with the implicit bit */
+    if ((x & 0x7FFFFFFF) == 0) return sign;
+    /* Bits dropped: 13 for a normal f16, more for a subnormal one (e <= 0). */
+    int drop = e > 0 ? 13 : 14 - e;
+    if (drop > 24) return sign; /* below half the smallest subnormal */
+    uint32_t q = m >> drop, r = m & ((1u << drop) - 1), half = 1u << (drop - 1);
+    if (r > half || (r == half && (q & 1))) q++;
+    /* A normal result keeps its implicit bit in q (bit 10), which the exponent field
+     * absorbs: (e - 1) << 10 plus q; a carry out of the mantissa moves the exponent. */
+    uint32_t h = e > 0 ? ((uint32_t)(e - 1) << 10) + q : q;
+    return (uint16_t)(sign | h);
+}
+/* The reference it is checked against: the nearest f16 by search (ties to even). */
+static uint16_t f32_to_f16_search(float f) {
     uint16_t best = 0;
     double bd = INFINITY;
     for (uint32_t h = 0; h < 0x7C00; h++) {
@@ -94,6 +114,22 @@ typedef struct tens {
     ssmrt_tensor_desc d;
     size_t n;
 } tens;
+
+static void test_f16_helper(void) {
+    static const float edge[] = {0.0f, 1.0f, -1.0f, 0.5f, 65504.0f, 6.103515625e-5f, 5.9604645e-8f,
+                                 2.9802322e-8f, 2.99e-8f, 1.00048828125f, 1.000732421875f, 2047.5f,
+                                 2048.5f, -3.0517578e-5f, 0.33333334f};
+    int bad = 0;
+    for (int i = 0; i < 1000 + (int)(sizeof edge / sizeof edge[0]) && bad < 3; i++) {
+        float v = i < 1000 ? ldexpf(frand(), i % 40 - 30) : edge[i - 1000];
+        if (f32_to_f16(v) != f32_to_f16_search(v)) {
+            printf("  f32_to_f16(%.9g) = 0x%04x, search 0x%04x\n", v, f32_to_f16(v), f32_to_f16_search(v));
+            bad++;
+        }
+    }
+    printf("%s %-40s\n", bad ? "FAIL" : "PASS", "test helper f32 -> f16 (vs search)");
+    bad ? n_fail++ : n_pass++;
+}
 
 static tens make(uint32_t dtype, int ndim, const int64_t *shape) {
     tens t;
@@ -899,6 +935,7 @@ int main(int argc, char **argv) {
         printf("FAIL device_open: %s\n", last_error);
         return 1;
     }
+    test_f16_helper();
     test_fill_and_copy();
     test_unary();
     test_binary();
@@ -914,6 +951,11 @@ int main(int argc, char **argv) {
      * both edges, a last K slice of 4 of 32, and many slices. */
     test_matmul(200, 300, 100, SSMRT_F16, 1);
     test_matmul(130, 257, 1028, SSMRT_F16, 0);
+    /* Few rows with 16-byte weight rows: a subgroup per column where the device
+     * has subgroup arithmetic. */
+    test_matmul(4, 300, 520, SSMRT_BF16, 1);
+    test_matmul(1, 257, 1024, SSMRT_F16, 0);
+    test_matmul(8, 100, 64, SSMRT_F32, 1);
     test_embedding(SSMRT_F32);
     test_embedding(SSMRT_BF16);
     test_embedding_large();
