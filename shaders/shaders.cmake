@@ -32,4 +32,6 @@ set(SSMRT_VK_SHADER_VARIANTS
   "attention_s16|attention.comp|-DSTORAGE16"
   "attention_row|attention_row.comp"
   "attention_row_s16|attention_row.comp|-DSTORAGE16"
+  "attention_combine|attention_combine.comp"
+  "attention_combine_s16|attention_combine.comp|-DSTORAGE16"
 )

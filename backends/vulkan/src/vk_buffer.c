@@ -77,6 +77,21 @@ int vk_buffer_create(vk_device *d, uint64_t bytes, uint32_t mem_type, int map,
     return 0;
 }
 
+int vk_scratch(vk_device *d, uint64_t bytes, vk_buffer **out) {
+    if (!d->scratch || d->scratch->size < bytes) {
+        int rc = vk_submit_wait(d);
+        if (rc) return rc;
+        vk_buffer_destroy(d, d->scratch);
+        d->scratch = NULL;
+        /* Some headroom, so a slowly growing need does not wait each time. */
+        rc = vk_buffer_create(d, bytes + bytes / 4, d->mem_buffers, d->buffers_mapped,
+                              VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &d->scratch);
+        if (rc) return rc;
+    }
+    *out = d->scratch;
+    return 0;
+}
+
 void vk_buffer_destroy(vk_device *d, vk_buffer *b) {
     if (!b) return;
     if (b->mapped) d->fn.vkUnmapMemory(d->dev, b->mem);

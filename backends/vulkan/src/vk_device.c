@@ -405,6 +405,7 @@ void vk_device_close(vk_device *d) {
         vk_pipeline_destroy_all(d);
         vk_buffer_destroy(d, d->staging);
         vk_buffer_destroy(d, d->dummy);
+        vk_buffer_destroy(d, d->scratch);
         if (d->queries) d->fn.vkDestroyQueryPool(d->dev, d->queries, NULL);
         if (d->cmd_pool) d->fn.vkDestroyCommandPool(d->dev, d->cmd_pool, NULL);
         if (d->layout) d->fn.vkDestroyPipelineLayout(d->dev, d->layout, NULL);

@@ -230,6 +230,7 @@ typedef struct vk_device {
 
     vk_buffer *staging;            /* NULL on unified memory */
     vk_buffer *dummy;              /* bound to unused bindings */
+    vk_buffer *scratch;            /* kernels' intermediate results (vk_scratch), or NULL */
 
     /* Timer slots (vk_submit.c): one timestamp query each. */
     VkQueryPool queries;
@@ -284,6 +285,9 @@ void vk_device_close(vk_device *d);
 /* vk_buffer.c */
 int vk_buffer_create(vk_device *d, uint64_t bytes, uint32_t mem_type, int map,
                      VkBufferUsageFlags usage, vk_buffer **out);
+/* The device's scratch buffer with at least bytes (grown on demand; growing waits
+ * for the work in flight, which may still use the old one). */
+int vk_scratch(vk_device *d, uint64_t bytes, vk_buffer **out);
 void vk_buffer_destroy(vk_device *d, vk_buffer *b);
 int vk_abi_buffer_alloc(void *device, uint64_t bytes, void **out_buffer);
 void vk_abi_buffer_free(void *device, void *buffer);
