@@ -64,6 +64,21 @@ static const char *common_value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
+/* Seconds in [0, 3600] for option argv[*i]: 1 when consumed, -1 (printed) when bad. */
+static int common_seconds(int argc, char **argv, int *i, double *out)
+{
+    const char *opt = argv[*i];
+    const char *s = common_value(argc, argv, i);
+    char *end = NULL;
+    double d = s ? strtod(s, &end) : -1;
+    if (!s || end == s || *end || !(d >= 0 && d <= 3600)) {
+        fprintf(stderr, "ssmrt bench: %s needs seconds in [0, 3600]\n", opt);
+        return -1;
+    }
+    *out = d;
+    return 1;
+}
+
 static int common_int(int argc, char **argv, int *i, int64_t lo, int64_t hi, int64_t *out)
 {
     const char *opt = argv[*i];
@@ -120,20 +135,10 @@ int bench_common_parse(bench_common *c, int argc, char **argv, int *i)
         c->reps = (int)v;
         return 1;
     }
-    if (!strcmp(a, "--min-time") || !strcmp(a, "--warmup-time")) {
-        const char *s = common_value(argc, argv, i);
-        char *end = NULL;
-        double d = s ? strtod(s, &end) : -1;
-        if (!s || end == s || *end || !(d >= 0 && d <= 3600)) {
-            fprintf(stderr, "ssmrt bench: %s needs seconds in [0, 3600]\n", a);
-            return -1;
-        }
-        if (a[2] == 'm')
-            c->min_seconds = d;
-        else
-            c->warmup_seconds = d;
-        return 1;
-    }
+    if (!strcmp(a, "--min-time"))
+        return common_seconds(argc, argv, i, &c->min_seconds);
+    if (!strcmp(a, "--warmup-time"))
+        return common_seconds(argc, argv, i, &c->warmup_seconds);
     return 0;
 }
 
