@@ -20,6 +20,9 @@ layout(push_constant) uniform PC {
 
 layout(std430, binding = 4) readonly buffer Part { float part[]; };
 
+const uint MAX_SPLIT = 1024u;   // the host splits a row into at most this many parts
+shared float wt[MAX_SPLIT];     // e^(m_s - M) of the row's parts
+
 void main() {
     uint t = gl_LocalInvocationID.x, nt = gl_WorkGroupSize.x;
     uint rows = pc.Bsz * pc.Lq * pc.Hq, stride = pc.Dv + 2u;
@@ -27,19 +30,20 @@ void main() {
         uint pb = pc.off_part + r * pc.nsplit * stride;
         float mx = -1.0 / 0.0;
         for (uint s = 0u; s < pc.nsplit; s++) mx = max(mx, part[pb + s * stride]);
-        float l = 0.0;
-        for (uint s = 0u; s < pc.nsplit; s++) {
+        // Each part's weight once per row, not once per output element.
+        for (uint s = t; s < pc.nsplit; s += nt) {
             float ms = part[pb + s * stride];
-            if (ms != -1.0 / 0.0) l += part[pb + s * stride + 1u] * exp(ms - mx);
+            wt[s] = ms != -1.0 / 0.0 ? exp(ms - mx) : 0.0;
         }
+        barrier();
+        float l = 0.0;
+        for (uint s = 0u; s < pc.nsplit; s++) l += part[pb + s * stride + 1u] * wt[s];
         // y is contiguous [B, Lq, Hq, Dv]: row r starts at r Dv.
         for (uint dcol = t; dcol < pc.Dv; dcol += nt) {
             float acc = 0.0;
-            for (uint s = 0u; s < pc.nsplit; s++) {
-                float ms = part[pb + s * stride];
-                if (ms != -1.0 / 0.0) acc += part[pb + s * stride + 2u + dcol] * exp(ms - mx);
-            }
+            for (uint s = 0u; s < pc.nsplit; s++) acc += part[pb + s * stride + 2u + dcol] * wt[s];
             st_y(pc.off_y + r * pc.Dv + dcol, acc / l);
         }
+        barrier(); // wt is rewritten for the next row
     }
 }

@@ -85,7 +85,7 @@ int vk_op_attention(vk_device *d, const ssmrt_op *op) {
         nsplit = (16 * units + rows - 1) / rows;
         uint64_t most = ((uint64_t)Lk + WG - 1) / WG;
         if (nsplit > most) nsplit = most;
-        if (nsplit > 1024) nsplit = 1024;
+        if (nsplit > 1024) nsplit = 1024; /* attention_combine.comp's MAX_SPLIT */
     }
     uint32_t row16 = s16 ? vk_kernel16(d, VK_K_ATTENTION_ROW, VK_K_ATTENTION_ROW_S16) : VK_K_ATTENTION_ROW;
     /* Five bindings either way (the parts' binding is the dummy buffer when not
